@@ -1,0 +1,1 @@
+"""The `cognos` command: a typer app whose sub-commands live one module each."""

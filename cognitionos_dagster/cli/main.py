@@ -1,0 +1,20 @@
+"""`cognos`: the developer CLI. Each sub-command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from cognitionos_dagster.cli import db, dev
+
+app = typer.Typer(
+    name="cognos",
+    help="CognitionOS on Dagster: lint, graph, run and replay workflows; manage the database.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.command(name="dev")(dev.dev)
+
+
+def main() -> None:
+    app()

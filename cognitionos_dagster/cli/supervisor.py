@@ -1,0 +1,89 @@
+"""Runs the Dagster webserver and daemon as two child processes and stops them for sure.
+
+`dagster dev` does not exit on SIGTERM/SIGINT on this kind of machine (its daemon hangs
+after "Daemon threads shut down"); `dagster-webserver` and `dagster-daemon run` started
+separately both exit within seconds. So we start those two ourselves, forward the
+signal, wait a bounded time, kill what is left, and only then stop PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Supervisor:
+    commands: dict[str, Sequence[str]]
+    env: dict[str, str]
+    cwd: Path
+    grace_seconds: float = 10.0
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _stopping: bool = False
+
+    def start(self) -> None:
+        for name, cmd in self.commands.items():
+            self.procs[name] = subprocess.Popen(
+                list(cmd), env=self.env, cwd=self.cwd, start_new_session=True
+            )
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self._stopping = True
+
+    def wait(self) -> int:
+        """Block until a signal arrives or a child exits; return the exit code to use."""
+        previous = {
+            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        }
+        code = 0
+        try:
+            while not self._stopping:
+                for name, proc in self.procs.items():
+                    if proc.poll() is not None:
+                        print(f"cognos dev: {name} exited with {proc.returncode}; stopping", file=sys.stderr)
+                        code = proc.returncode or 1
+                        self._stopping = True
+                        break
+                time.sleep(0.2)
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return code
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + self.grace_seconds
+        for proc in self.procs.values():
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                proc.wait(remaining)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait(5)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def run_supervised(
+    commands: dict[str, Sequence[str]], env: dict[str, str], cwd: Path, on_exit: Callable[[], None]
+) -> int:
+    sup = Supervisor(commands, env, cwd)
+    try:
+        sup.start()
+        return sup.wait()
+    finally:
+        on_exit()

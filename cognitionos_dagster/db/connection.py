@@ -1,0 +1,111 @@
+"""Pooled psycopg 3 connections with pgvector types registered.
+
+One pool per URL per process, created on first use: Dagster resources, the CLI and
+the tests all go through `Database`, so there is one place that opens connections.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from cognitionos_dagster.db.urls import libpq_url, redact
+from cognitionos_dagster.errors import DatabaseError
+
+_pools: dict[str, ConnectionPool] = {}
+_lock = threading.Lock()
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    try:
+        from pgvector.psycopg import register_vector
+
+        register_vector(conn)
+    except psycopg.ProgrammingError:
+        # The extension is created by the first migration; before it, vectors are unused.
+        pass
+    conn.commit()
+
+
+class Database:
+    """A PostgreSQL database reached through a shared pool."""
+
+    def __init__(self, url: str, *, max_size: int = 8) -> None:
+        self.url = libpq_url(url)
+        self._max_size = max_size
+
+    def __repr__(self) -> str:
+        return f"Database({redact(self.url)!r})"
+
+    @property
+    def pool(self) -> ConnectionPool:
+        with _lock:
+            pool = _pools.get(self.url)
+            if pool is None:
+                pool = ConnectionPool(
+                    self.url,
+                    min_size=0,
+                    max_size=self._max_size,
+                    configure=_configure,
+                    kwargs={"row_factory": dict_row},
+                    open=False,
+                    name=f"cognitionos-{len(_pools)}",
+                )
+                try:
+                    pool.open(wait=True, timeout=10)
+                except psycopg.OperationalError as exc:
+                    raise unreachable(self.url, exc) from exc
+                except Exception as exc:
+                    raise unreachable(self.url, exc) from exc
+                _pools[self.url] = pool
+            return pool
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        """A connection in a transaction: committed on success, rolled back on error."""
+        try:
+            with self.pool.connection(timeout=30) as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise unreachable(self.url, exc) from exc
+
+    def fetch_all(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        with self.connection() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def fetch_one(self, sql: str, params: Any = None) -> dict[str, Any] | None:
+        with self.connection() as conn:
+            return conn.execute(sql, params).fetchone()
+
+    def execute(self, sql: str, params: Any = None) -> int:
+        with self.connection() as conn:
+            return conn.execute(sql, params).rowcount
+
+
+def unreachable(url: str, exc: BaseException) -> DatabaseError:
+    return DatabaseError(
+        f"cannot reach PostgreSQL at {redact(url)}: {str(exc).strip().splitlines()[0] if str(exc) else exc}",
+        hint="check COGNITIONOS_DATABASE_URL (host, port, user, password) or unset it to use the "
+        "embedded server (`cognos db up`)",
+    )
+
+
+def close_all_pools() -> None:
+    with _lock:
+        for pool in _pools.values():
+            pool.close()
+        _pools.clear()
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[dict[str, Any]]:
+    """A single, unpooled connection (administration: CREATE DATABASE, checks)."""
+    try:
+        return psycopg.connect(libpq_url(url), autocommit=autocommit, row_factory=dict_row, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise unreachable(url, exc) from exc

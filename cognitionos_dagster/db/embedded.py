@@ -1,0 +1,199 @@
+"""The embedded PostgreSQL (with pgvector) from the `pgserver` wheel.
+
+Used when no `COGNITIONOS_DATABASE_URL` is set. Every process (CLI, webserver, daemon,
+code server, run workers) calls `ensure_running`; the first starts the server, the
+others find it through `postmaster.pid` and reuse it. The server outlives the process
+that started it; `stop` (used by `cognos db down` and `cognos dev` on exit) ends it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from cognitionos_dagster.errors import DatabaseError
+
+log = logging.getLogger(__name__)
+
+APP_DATABASE = "cognitionos"
+DAGSTER_DATABASE = "dagster"
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """What `postmaster.pid` says about the server in a data folder."""
+
+    data_dir: Path
+    pid: int | None
+    socket_dir: Path | None
+    port: int | None
+    running: bool
+
+    def url(self, database: str = "postgres") -> str:
+        if not self.running or self.socket_dir is None:
+            raise DatabaseError(
+                f"the embedded PostgreSQL in {self.data_dir} is not running",
+                hint="start it with `cognos db up` (or `make run`)",
+            )
+        port = f"&port={self.port}" if self.port and self.port != 5432 else ""
+        return f"postgresql://postgres:@/{database}?host={self.socket_dir}{port}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_postgres(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return _pid_alive(pid)
+    return b"postgres" in cmdline
+
+
+def status(data_dir: Path) -> ServerStatus:
+    """Read the server's state without starting anything."""
+    pidfile = data_dir / "postmaster.pid"
+    try:
+        lines = pidfile.read_text().splitlines()
+    except (FileNotFoundError, PermissionError):
+        return ServerStatus(data_dir, None, None, None, False)
+    try:
+        pid = int(lines[0])
+        port = int(lines[3]) if len(lines) > 3 and lines[3].strip() else None
+        socket_dir = Path(lines[4]) if len(lines) > 4 and lines[4].strip() else None
+    except (IndexError, ValueError):
+        return ServerStatus(data_dir, None, None, None, False)
+    running = _pid_alive(pid) and _is_postgres(pid)
+    ready = running and (len(lines) < 8 or lines[7].strip() in ("ready", ""))
+    return ServerStatus(data_dir, pid, socket_dir, port, ready)
+
+
+def _check_data_dir(data_dir: Path) -> None:
+    """Refuse a folder that holds something other than a PostgreSQL cluster."""
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DatabaseError(
+            f"{data_dir} exists and is not a folder",
+            hint="move it away or set COGNITIONOS_HOME to another folder",
+        )
+    if data_dir.is_dir() and any(data_dir.iterdir()) and not (data_dir / "PG_VERSION").exists():
+        entries = {p.name for p in data_dir.iterdir()}
+        if entries - {".handle_pids.json", "log"}:
+            raise DatabaseError(
+                f"{data_dir} is not empty and holds no PostgreSQL cluster (no PG_VERSION)",
+                hint="point COGNITIONOS_HOME at another folder; nothing in this one was touched",
+            )
+
+
+def _clear_stale_pidfile(data_dir: Path) -> None:
+    """After a crash `postmaster.pid` may name a dead or reused PID: PostgreSQL then refuses
+    to start. The cluster's data is intact; only the lock file is stale."""
+    pidfile = data_dir / "postmaster.pid"
+    if not pidfile.exists():
+        return
+    st = status(data_dir)
+    if st.pid is not None and _pid_alive(st.pid) and _is_postgres(st.pid):
+        return
+    log.warning("removing stale %s (PID %s is not a running PostgreSQL)", pidfile, st.pid)
+    pidfile.unlink(missing_ok=True)
+
+
+def ensure_running(data_dir: Path) -> ServerStatus:
+    """Start the embedded server unless it already runs; return its status."""
+    current = status(data_dir)
+    if current.running:
+        return current
+    _check_data_dir(data_dir)
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    _clear_stale_pidfile(data_dir)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            import pgserver
+            from pgserver.postgres_server import PostgresServer
+    except ImportError as exc:  # no wheel for this Python (e.g. 3.13)
+        raise DatabaseError(
+            "the embedded PostgreSQL needs the `pgserver` wheel, which is not installed",
+            hint="use Python 3.11 or 3.12 (`make install`), or set COGNITIONOS_DATABASE_URL",
+        ) from exc
+    # pgserver caches a handle per folder; after a stop it would hand back the dead one.
+    PostgresServer._instances.pop(data_dir.resolve(), None)
+    try:
+        pgserver.get_server(data_dir, cleanup_mode=None)
+    except Exception as exc:
+        logfile = data_dir / "log"
+        tail = ""
+        if logfile.exists():
+            tail = "\n".join(logfile.read_text(errors="replace").splitlines()[-8:])
+        raise DatabaseError(
+            f"the embedded PostgreSQL in {data_dir} did not start: {exc}\n{tail}",
+            hint=f"read {logfile}; if another server uses this folder, stop it (`cognos db down`)",
+        ) from exc
+    for _ in range(50):
+        current = status(data_dir)
+        if current.running:
+            _tune_once(current)
+            return current
+        time.sleep(0.1)
+    raise DatabaseError(f"the embedded PostgreSQL in {data_dir} did not become ready")
+
+
+_TUNING = {
+    "max_connections": "300",
+    "shared_buffers": "256MB",
+    "maintenance_work_mem": "1GB",
+    "max_parallel_maintenance_workers": "2",
+    "synchronous_commit": "off",
+}
+
+
+def _tune_once(st: ServerStatus) -> None:
+    """Raise limits suited to Dagster's connection pools and vector index builds.
+
+    `max_connections` and `shared_buffers` need a restart, done once right after the
+    cluster is created. `synchronous_commit=off` trades the last few hundred ms of
+    commits on an OS crash for speed: this is a developer's embedded server.
+    """
+    marker = st.data_dir / ".cognitionos_tuned"
+    if marker.exists():
+        return
+    import psycopg
+
+    with psycopg.connect(st.url(), autocommit=True) as conn:
+        for key, value in _TUNING.items():
+            conn.execute(f"ALTER SYSTEM SET {key} = '{value}'")
+    try:
+        marker.write_text("tuned\n")
+    except PermissionError:
+        return
+    stop(st.data_dir)
+    ensure_running(st.data_dir)
+
+
+def stop(data_dir: Path, timeout: float = 20.0) -> bool:
+    """Fast shutdown (SIGINT): open transactions roll back, committed data stays.
+
+    Returns False when no server was running.
+    """
+    st = status(data_dir)
+    if not st.running or st.pid is None:
+        return False
+    os.kill(st.pid, signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _pid_alive(st.pid):
+            return True
+        time.sleep(0.05)
+    os.kill(st.pid, signal.SIGQUIT)
+    return True

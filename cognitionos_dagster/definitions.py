@@ -1,0 +1,12 @@
+"""The code location's one lazy root: nothing happens at import, only when Dagster loads it."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    from cognitionos_dagster.defs.assembly import build_definitions
+
+    return build_definitions()

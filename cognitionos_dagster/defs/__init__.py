@@ -1,0 +1,1 @@
+"""Dagster glue: assembles every domain's definitions into one `Definitions`."""

@@ -1,0 +1,95 @@
+"""One error hierarchy for the whole project.
+
+Every error a user can cause or fix derives from `CognitionOSError` and says what
+to change, so the CLI can print it without a traceback and Dagster shows it as the
+step's failure reason.
+"""
+
+from __future__ import annotations
+
+
+class CognitionOSError(Exception):
+    """Base of every error the project raises on purpose."""
+
+    hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        return f"{base}\n  hint: {self.hint}" if self.hint else base
+
+
+class ConfigError(CognitionOSError):
+    """A setting or a resource file is wrong."""
+
+
+class DatabaseError(CognitionOSError):
+    """The database cannot be reached, lacks pgvector, or is not migrated."""
+
+
+class MigrationError(DatabaseError):
+    """A schema migration failed or the schema is not at the expected revision."""
+
+
+class SpecError(CognitionOSError):
+    """A workflow spec is wrong; carries the file, line and column."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+        super().__init__(message, hint=hint)
+
+    @property
+    def location(self) -> str:
+        parts = [self.file or "<spec>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class AgentError(CognitionOSError):
+    """An agent call failed: bad input, invalid output after re-asks, low confidence."""
+
+
+class ModelError(AgentError):
+    """The model endpoint failed after retries and fallbacks."""
+
+
+class ToolError(CognitionOSError):
+    """A tool is unknown, not permitted, or failed inside its sandbox."""
+
+
+class PermissionDenied(CognitionOSError):
+    """The acting user or agent may not do this (tool permission, memory grant)."""
+
+
+class MemoryStoreError(CognitionOSError):
+    """A memory operation failed: unknown namespace, wrong embedding dimension, ..."""
+
+
+class GateFailed(CognitionOSError):
+    """A quality gate rejected an output; a gate must fail loudly, never log and pass."""
+
+
+class ReplayError(CognitionOSError):
+    """A deterministic replay lacks a recording or the run cannot be re-executed."""
