@@ -54,7 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if getattr(config, "_cognitionos_started_pg", False):
+    # The server is kept for the next run (and for parallel runs sharing it) unless asked.
+    if getattr(config, "_cognitionos_started_pg", False) and os.environ.get("COGNITIONOS_TEST_STOP_PG") == "1":
         close_all_pools()
         embedded.stop(TEST_HOME / "pg")
 

@@ -13,8 +13,6 @@ from cognitionos_dagster.db.urls import redact
 from cognitionos_dagster.integrations.database import DatabaseResource
 
 
-
-
 @dg.op(description="Connects to CognitionOS's database and measures a round trip.")
 def check_database(context: dg.OpExecutionContext, db: DatabaseResource) -> dict:
     target = db.target()

@@ -1,0 +1,1 @@
+"""Typed agents: role schemas, definitions, prompts, the AgentExecutor pipeline, failure strategies."""

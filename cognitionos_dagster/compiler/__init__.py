@@ -1,0 +1,1 @@
+"""WorkflowSpec -> Dagster job: one op per step, retries, fan-out, conditions, sub-workflows."""

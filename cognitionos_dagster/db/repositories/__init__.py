@@ -1,0 +1,1 @@
+"""Repositories: the SQL for one table family each, behind typed methods."""

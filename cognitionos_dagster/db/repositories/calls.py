@@ -1,0 +1,87 @@
+"""The record of every model and tool call: cost accounting and deterministic replay.
+
+A call is identified for replay by (run_id, step_id, request_hash, sequence): the same
+step of a re-executed run asks the same questions in the same order, so the n-th call
+with a given request hash is served the n-th recorded answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from psycopg.types.json import Jsonb
+
+from cognitionos_dagster.db.connection import Database
+
+CallKind = Literal["llm", "tool", "embedding"]
+
+
+def request_hash(payload: Any) -> str:
+    """A stable hash of a request: canonical JSON, sorted keys."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    kind: CallKind
+    name: str
+    request: dict[str, Any]
+    response: dict[str, Any] | None
+    run_id: str | None = None
+    step_id: str | None = None
+    sequence: int = 0
+    prompt_version: str | None = None
+    status: str = "ok"
+    error: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float | None = None
+
+    @property
+    def request_hash(self) -> str:
+        return request_hash(self.request)
+
+
+class CallRecordRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(self, rec: CallRecord) -> None:
+        self.db.execute(
+            """
+            INSERT INTO call_records (run_id, step_id, kind, name, request_hash, sequence, prompt_version,
+                request, response, status, error, input_tokens, output_tokens, cost_usd, latency_ms)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            """,
+            (
+                rec.run_id, rec.step_id, rec.kind, rec.name, rec.request_hash, rec.sequence,
+                rec.prompt_version, Jsonb(rec.request), Jsonb(rec.response) if rec.response is not None else None,
+                rec.status, rec.error, rec.input_tokens, rec.output_tokens,
+                0.0 if rec.status != "ok" else rec.cost_usd, rec.latency_ms,
+            ),
+        )
+
+    def find(
+        self, run_id: str, step_id: str, kind: CallKind, req_hash: str, sequence: int
+    ) -> dict[str, Any] | None:
+        """The successful recorded response for this call, or None when nothing was recorded."""
+        row = self.db.fetch_one(
+            """
+            SELECT response FROM call_records
+            WHERE run_id = %s AND step_id = %s AND kind = %s AND request_hash = %s AND status = 'ok'
+            ORDER BY sequence, created_at
+            OFFSET %s LIMIT 1
+            """,
+            (run_id, step_id, kind, req_hash, sequence),
+        )
+        return None if row is None else row["response"]
+
+    def for_run(self, run_id: str) -> list[dict[str, Any]]:
+        return self.db.fetch_all(
+            "SELECT * FROM call_records WHERE run_id = %s ORDER BY created_at, sequence", (run_id,)
+        )

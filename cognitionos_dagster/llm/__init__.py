@@ -1,0 +1,1 @@
+"""The model runtime: OpenAI-compatible chat and embeddings, the offline provider, retries, fallbacks, cost."""

@@ -1,0 +1,1 @@
+"""Agent memory: the pgvector store, namespaces and their grants, lifecycle policies."""

@@ -1,0 +1,1 @@
+"""Agent metrics aggregated from recorded step executions."""

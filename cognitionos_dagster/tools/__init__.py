@@ -1,0 +1,1 @@
+"""Tools: the base class, the registry with permission checks, and the sandboxed built-ins."""

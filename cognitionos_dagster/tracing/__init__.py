@@ -1,0 +1,1 @@
+"""OpenTelemetry spans for runs, agent stages, model calls and tool calls."""
