@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cognitionos_dagster.cli import db, dev
+from cognitionos_dagster.cli import arch, db, dev
 
 app = typer.Typer(
     name="cognos",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.command(name="dev")(dev.dev)
+app.command(name="arch")(arch.arch)
 
 
 def main() -> None:
