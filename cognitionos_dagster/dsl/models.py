@@ -1,0 +1,274 @@
+"""The workflow spec as strict, frozen Pydantic models.
+
+The models are the contract between the YAML a user writes and the compiler: every key of
+`spec/workflow-dsl.md` is a field here, unknown keys are refused (`extra="forbid"`), values
+are not coerced (`strict=True`: `timeout_seconds: "60"` is an error, not 60), and each step
+keeps the file position it came from so later errors can point at it. Rules that need the
+whole spec or other files (cycles, catalog names, expressions) live in `lint.py`.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from cognitionos_dagster.dsl import formats
+from cognitionos_dagster.dsl.expressions import referenced_steps
+from cognitionos_dagster.dsl.inputs import InputType, validate_inputs, value_problem
+from cognitionos_dagster.errors import SpecError
+
+OnFailure = Literal["retry", "skip", "reassign", "escalate", "fail"]
+Backoff = Literal["constant", "linear", "exponential"]
+StepKind = Literal["agent", "tool", "workflow"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Position(_Model):
+    """Where a node starts in its file; line and column are 1-based."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+NOWHERE = Position(file="<memory>", line=1, column=1)
+
+
+class RetrySpec(_Model):
+    max_attempts: int = Field(default=1, ge=1, le=100)
+    backoff: Backoff = "exponential"
+    delay_seconds: float = Field(default=1.0, ge=0)
+    jitter: bool = False
+
+    def merged_over(self, base: RetrySpec | None) -> RetrySpec:
+        """This retry with the keys it does not set taken from `base` (the workflow defaults)."""
+        if base is None:
+            return self
+        return base.model_copy(update={name: getattr(self, name) for name in self.model_fields_set})
+
+
+class InputSpec(_Model):
+    type: InputType
+    required: bool = False
+    default: Any = None
+    enum: list[Any] | None = None
+    items: InputType | None = None
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InputSpec:
+        if self.items is not None and self.type != "array":
+            raise ValueError(f"`items` only applies to type array, not {self.type}; remove it or use type: array")
+        if self.enum is not None:
+            if not self.enum:
+                raise ValueError("`enum` is empty; list the allowed values or remove it")
+            for value in self.enum:
+                problem = value_problem(self.model_copy(update={"enum": None}), value)
+                if problem:
+                    raise ValueError(f"enum value {value!r} does not fit type {self.type}: {problem}")
+        if self.default is not None:
+            problem = value_problem(self, self.default)
+            if problem:
+                raise ValueError(f"default does not fit the input: {problem}")
+        return self
+
+
+class DefaultsSpec(_Model):
+    retry: RetrySpec | None = None
+    timeout_seconds: float | None = Field(default=None, gt=0)
+    on_failure: OnFailure | None = None
+
+
+class ReassignSpec(_Model):
+    agent: str | None = None
+    model: str | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ReassignSpec:
+        if self.agent is None and self.model is None:
+            raise ValueError("reassign_to needs `agent` and/or `model`")
+        return self
+
+
+class WorkflowRef(_Model):
+    """A sub-workflow by id, optionally pinned to a version (`health_check@1.0.0`)."""
+
+    id: str
+    version: str | None = None
+
+    def __str__(self) -> str:
+        return self.id if self.version is None else f"{self.id}@{self.version}"
+
+    @classmethod
+    def parse(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        ident, sep, version = value.partition("@")
+        formats.check_identifier(ident, "workflow id")
+        if sep:
+            formats.check_version(version)
+        return cls(id=ident, version=version if sep else None)
+
+
+WorkflowRefField = Annotated[
+    WorkflowRef,
+    BeforeValidator(WorkflowRef.parse),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,62}(@\d+\.\d+\.\d+\S*)?$",
+         "description": "a sub-workflow: `id` (newest version) or `id@version`"}
+    ),
+]
+
+
+class StepSpec(_Model):
+    id: str
+    name: str | None = None
+    description: str | None = None
+    agent: str | None = None
+    tool: str | None = None
+    workflow: WorkflowRefField | None = None
+    input: dict[str, Any] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list)
+    when: str | None = None
+    foreach: str | list[Any] | None = None
+    concurrency: int | None = Field(default=None, ge=1)
+    retry: RetrySpec | None = None
+    timeout_seconds: float | None = Field(default=None, gt=0)
+    on_failure: OnFailure | None = None
+    reassign_to: ReassignSpec | None = None
+    quality_gate: str | None = None
+    memory_namespace: str | None = None
+    position: Position = NOWHERE
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return formats.check_identifier(value, "step id")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> StepSpec:
+        kinds = [k for k in ("agent", "tool", "workflow") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            found = " and ".join(f"`{k}`" for k in kinds) if kinds else "none"
+            raise ValueError(f"step `{self.id}` needs exactly one of `agent`, `tool`, `workflow` (found {found})")
+        return self
+
+    @property
+    def kind(self) -> StepKind:
+        return "agent" if self.agent is not None else "tool" if self.tool is not None else "workflow"
+
+    @cached_property
+    def needs(self) -> tuple[str, ...]:
+        """Every step this one waits for: `depends_on` plus each `steps.<id>` its expressions name."""
+        found = dict.fromkeys(self.depends_on)
+        named = referenced_steps(self.input) | referenced_steps(self.when) | referenced_steps(self.foreach)
+        found.update(dict.fromkeys(sorted(named)))
+        return tuple(found)
+
+    def effective_retry(self, defaults: DefaultsSpec) -> RetrySpec:
+        """The step's retry over the workflow default, key by key; one attempt when neither sets it."""
+        if self.retry is None:
+            return defaults.retry or RetrySpec()
+        return self.retry.merged_over(defaults.retry)
+
+    def effective_timeout(self, defaults: DefaultsSpec) -> float | None:
+        return self.timeout_seconds if self.timeout_seconds is not None else defaults.timeout_seconds
+
+    def effective_on_failure(self, defaults: DefaultsSpec) -> OnFailure:
+        return self.on_failure or defaults.on_failure or "fail"
+
+
+class WorkflowSpec(_Model):
+    id: str
+    version: str
+    name: str | None = None
+    description: str | None = None
+    schedule: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
+    steps: list[StepSpec] = Field(min_length=1)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    source_path: str = "<memory>"
+    sha256: str = ""
+    position: Position = NOWHERE
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return formats.check_identifier(value, "workflow id")
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        return formats.check_version(value)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        return None if value is None else formats.check_cron(value)
+
+    @field_validator("inputs")
+    @classmethod
+    def _input_names(cls, value: dict[str, InputSpec]) -> dict[str, InputSpec]:
+        for name in value:
+            formats.check_identifier(name, "input name")
+        return value
+
+    @property
+    def ref(self) -> str:
+        return f"{self.id}@{self.version}"
+
+    @property
+    def job_name(self) -> str:
+        return f"{self.id}__{formats.version_suffix(self.version)}"
+
+    @property
+    def version_tuple(self) -> formats.VersionKey:
+        return formats.version_key(self.version)
+
+    @cached_property
+    def _steps_by_id(self) -> dict[str, StepSpec]:
+        return {s.id: s for s in self.steps}
+
+    def step(self, id: str) -> StepSpec:
+        try:
+            return self._steps_by_id[id]
+        except KeyError:
+            raise KeyError(f"workflow {self.ref} has no step `{id}`") from None
+
+    def topological_order(self) -> list[str]:
+        """Step ids, each after everything it needs; ties keep file order so the result is stable."""
+        from cognitionos_dagster.dsl.graph import find_cycle, topological_order
+
+        graph = {s.id: [n for n in s.needs if n in self._steps_by_id] for s in self.steps}
+        order = topological_order(graph)
+        if order is None:
+            cycle = find_cycle(graph) or []
+            raise SpecError(
+                f"steps form a cycle: {' -> '.join(cycle)}; remove one of these dependencies",
+                file=self.position.file, line=self.position.line, column=self.position.column,
+            )
+        return order
+
+    def validate_inputs(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Run inputs checked against `inputs:` with defaults applied; raises InputError naming the input."""
+        return validate_inputs(self.inputs, given)
