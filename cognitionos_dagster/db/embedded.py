@@ -45,21 +45,33 @@ class ServerStatus:
 
 
 def _pid_alive(pid: int) -> bool:
+    """A zombie counts as dead: the postmaster is re-parented to init, which may reap it
+    only seconds after it exited, and `stop` must not wait for that."""
+    import psutil  # a dependency of pgserver
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
 
 
-def _is_postgres(pid: int) -> bool:
+def _is_our_postgres(pid: int, data_dir: Path) -> bool:
+    """Is `pid` the postmaster of *this* folder? After a crash the PID in a stale
+    `postmaster.pid` may have been reused, possibly by another PostgreSQL."""
+    import psutil  # a dependency of pgserver
+
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+        cmdline = psutil.Process(pid).cmdline()
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
         return _pid_alive(pid)
-    return b"postgres" in cmdline
+    if not cmdline or "postgres" not in Path(cmdline[0]).name:
+        return False
+    args = " ".join(cmdline)
+    return str(data_dir.resolve()) in args or str(data_dir) in args
 
 
 def status(data_dir: Path) -> ServerStatus:
@@ -67,7 +79,7 @@ def status(data_dir: Path) -> ServerStatus:
     pidfile = data_dir / "postmaster.pid"
     try:
         lines = pidfile.read_text().splitlines()
-    except (FileNotFoundError, PermissionError):
+    except OSError:  # missing, unreadable, or `data_dir` is a file
         return ServerStatus(data_dir, None, None, None, False)
     try:
         pid = int(lines[0])
@@ -75,7 +87,7 @@ def status(data_dir: Path) -> ServerStatus:
         socket_dir = Path(lines[4]) if len(lines) > 4 and lines[4].strip() else None
     except (IndexError, ValueError):
         return ServerStatus(data_dir, None, None, None, False)
-    running = _pid_alive(pid) and _is_postgres(pid)
+    running = _pid_alive(pid) and _is_our_postgres(pid, data_dir)
     ready = running and (len(lines) < 8 or lines[7].strip() in ("ready", ""))
     return ServerStatus(data_dir, pid, socket_dir, port, ready)
 
@@ -103,7 +115,7 @@ def _clear_stale_pidfile(data_dir: Path) -> None:
     if not pidfile.exists():
         return
     st = status(data_dir)
-    if st.pid is not None and _pid_alive(st.pid) and _is_postgres(st.pid):
+    if st.pid is not None and _pid_alive(st.pid) and _is_our_postgres(st.pid, data_dir):
         return
     log.warning("removing stale %s (PID %s is not a running PostgreSQL)", pidfile, st.pid)
     pidfile.unlink(missing_ok=True)
