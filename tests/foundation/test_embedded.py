@@ -1,0 +1,137 @@
+"""The embedded PostgreSQL: start, reuse, stop, restart with data, crash leftovers, a wrong folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import psutil
+import pytest
+
+from cognitionos_dagster.db import embedded
+from cognitionos_dagster.db.connection import connect
+from cognitionos_dagster.errors import DatabaseError
+
+
+def _write_row(pg: Path, value: str) -> None:
+    with connect(embedded.status(pg).url(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS kept (v text)")
+        conn.execute("INSERT INTO kept VALUES (%s)", (value,))
+
+
+def _rows(pg: Path) -> list[str]:
+    with connect(embedded.status(pg).url(), autocommit=True) as conn:
+        return [r["v"] for r in conn.execute("SELECT v FROM kept ORDER BY v").fetchall()]
+
+
+def _gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie init has not reaped yet."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    assert not psutil.pid_exists(proc.pid)
+    return proc.pid
+
+
+def _fake_pidfile(pg: Path, pid: int) -> None:
+    """The file a crashed postmaster leaves behind, naming `pid`."""
+    (pg / "postmaster.pid").write_text(f"{pid}\n{pg}\n1700000000\n5432\n{pg}\n\n  5390437        22\nready   \n")
+
+
+def test_start_reuse_stop_and_restart_keep_the_data(stopped_cluster: Path) -> None:
+    pg = stopped_cluster
+    assert not embedded.status(pg).running
+
+    first = embedded.ensure_running(pg)
+    assert first.running and first.pid is not None
+    assert embedded.status(pg).pid == first.pid
+    assert embedded.ensure_running(pg).pid == first.pid  # reused, not a second server
+    assert len([p for p in psutil.process_iter(["cmdline"]) if f"-D {pg}" in " ".join(p.info["cmdline"] or [])]) == 1
+
+    _write_row(pg, "before-stop")
+    assert embedded.stop(pg) is True
+    assert _gone(first.pid)
+    assert not embedded.status(pg).running
+    assert embedded.stop(pg) is False  # nothing left to stop
+
+    second = embedded.ensure_running(pg)
+    assert second.pid != first.pid
+    assert _rows(pg) == ["before-stop"]
+
+
+def test_a_stale_pidfile_naming_a_dead_process_is_cleared(stopped_cluster: Path) -> None:
+    pg = stopped_cluster
+    embedded.ensure_running(pg)
+    _write_row(pg, "stale-dead")
+    embedded.stop(pg)
+    _fake_pidfile(pg, _dead_pid())
+    assert not embedded.status(pg).running
+
+    st = embedded.ensure_running(pg)
+    assert st.running and not _gone(st.pid or -1)
+    assert "stale-dead" in _rows(pg)
+
+
+def test_a_stale_pidfile_naming_another_postgres_is_not_trusted(stopped_cluster: Path) -> None:
+    """After a crash the PID may belong to some other PostgreSQL (here: the suite's own server).
+
+    Trusting it would point connections at a socket nobody listens on, and `stop` would
+    signal a server that is not ours.
+    """
+    pg = stopped_cluster
+    other = next(
+        p for p in psutil.process_iter(["name", "cmdline"])
+        if p.info["name"] == "postgres" and str(pg) not in " ".join(p.info["cmdline"] or [])
+    )
+    embedded.ensure_running(pg)
+    _write_row(pg, "stale-other")
+    embedded.stop(pg)
+    _fake_pidfile(pg, other.pid)
+
+    assert not embedded.status(pg).running
+    assert embedded.stop(pg) is False and other.is_running()
+    st = embedded.ensure_running(pg)
+    assert st.pid != other.pid
+    assert "stale-other" in _rows(pg)
+
+
+def test_a_stale_pidfile_naming_a_live_non_postgres_process_is_cleared(stopped_cluster: Path) -> None:
+    pg = stopped_cluster
+    _fake_pidfile(pg, os.getpid())
+    st = embedded.ensure_running(pg)
+    assert st.running and st.pid != os.getpid()
+
+
+def test_a_folder_holding_something_else_is_refused_and_left_alone(tmp_path: Path) -> None:
+    pg = tmp_path / "pg"
+    pg.mkdir()
+    (pg / "notes.txt").write_text("my notes")
+    with pytest.raises(DatabaseError) as info:
+        embedded.ensure_running(pg)
+    assert "holds no PostgreSQL cluster" in str(info.value)
+    assert "COGNITIONOS_HOME" in (info.value.hint or "")
+    assert sorted(p.name for p in pg.iterdir()) == ["notes.txt"]
+    assert (pg / "notes.txt").read_text() == "my notes"
+
+
+def test_a_file_where_the_folder_should_be_is_refused(tmp_path: Path) -> None:
+    pg = tmp_path / "pg"
+    pg.write_text("not a folder")
+    with pytest.raises(DatabaseError, match="is not a folder"):
+        embedded.ensure_running(pg)
+    assert pg.read_text() == "not a folder"
+
+
+def test_status_of_a_folder_that_never_held_a_server(tmp_path: Path) -> None:
+    st = embedded.status(tmp_path / "nothing")
+    assert (st.running, st.pid) == (False, None)
+    with pytest.raises(DatabaseError, match="not running") as info:
+        st.url()
+    assert "cognos db up" in (info.value.hint or "")
