@@ -48,6 +48,9 @@ class Database:
         with _lock:
             pool = _pools.get(self.url)
             if pool is None:
+                # A pool retries a refused connection for its whole timeout and then reports only
+                # "couldn't get a connection"; one direct attempt fails at once with the reason.
+                connect(self.url).close()
                 pool = ConnectionPool(
                     self.url,
                     min_size=0,
