@@ -50,8 +50,9 @@ def ensure_database(url: str) -> bool:
             return False
         try:
             conn.execute(f'CREATE DATABASE "{name}"')
-        except psycopg.errors.DuplicateDatabase:
-            return False  # another process won the race
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            # Another process won the race; a simultaneous CREATE fails on pg_database's index.
+            return False
         except psycopg.errors.InsufficientPrivilege as exc:
             raise DatabaseError(
                 f"database {name!r} does not exist and this user may not create it",
@@ -60,31 +61,38 @@ def ensure_database(url: str) -> bool:
     return True
 
 
+def parse_version(text: str) -> tuple[int, ...]:
+    """"0.6.2" -> (0, 6, 2); pre-release suffixes ("0.8.0-rc1") are ignored."""
+    return tuple(int(part) for part in text.split("-")[0].split(".") if part.isdigit())
+
+
 def pgvector_version(url: str) -> tuple[int, ...] | None:
     """The version pgvector offers on this server, or None when it is not installed."""
     with connect(url, autocommit=True) as conn:
         row = conn.execute(
             "SELECT default_version FROM pg_available_extensions WHERE name = 'vector'"
         ).fetchone()
-    if row is None:
-        return None
-    return tuple(int(p) for p in str(row["default_version"]).split(".") if p.isdigit())
+    return None if row is None else parse_version(str(row["default_version"]))
 
 
-def check_pgvector(url: str) -> tuple[int, ...]:
-    version = pgvector_version(url)
+def require_pgvector(version: tuple[int, ...] | None, where: str) -> tuple[int, ...]:
+    """Refuse a server without pgvector or with one too old for HNSW; `where` is a redacted URL."""
     if version is None:
         raise DatabaseError(
-            f"the server at {redact(url)} has no pgvector extension",
+            f"the server at {where} has no pgvector extension",
             hint="install pgvector >= 0.5 on that server (e.g. the postgresql-16-pgvector package), "
             "or unset COGNITIONOS_DATABASE_URL to use the embedded server that ships it",
         )
     if version < MIN_PGVECTOR:
         raise DatabaseError(
-            f"pgvector {'.'.join(map(str, version))} is too old at {redact(url)}: HNSW needs >= 0.5",
+            f"pgvector {'.'.join(map(str, version))} is too old at {where}: HNSW needs >= 0.5",
             hint="upgrade pgvector on that server (ALTER EXTENSION vector UPDATE after installing)",
         )
     return version
+
+
+def check_pgvector(url: str) -> tuple[int, ...]:
+    return require_pgvector(pgvector_version(url), redact(url))
 
 
 def prepare(settings: Settings) -> DatabaseTarget:
