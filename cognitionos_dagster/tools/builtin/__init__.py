@@ -1,0 +1,15 @@
+"""The built-in tools every registry starts with."""
+
+from __future__ import annotations
+
+from cognitionos_dagster.tools.base import Tool
+from cognitionos_dagster.tools.builtin.http_tool import HttpRequestTool
+from cognitionos_dagster.tools.builtin.memory_tools import RetrieveMemoryTool, StoreMemoryTool
+from cognitionos_dagster.tools.builtin.python_tool import ExecutePythonTool
+
+
+def builtin_tools() -> list[Tool]:
+    return [ExecutePythonTool(), HttpRequestTool(), RetrieveMemoryTool(), StoreMemoryTool()]
+
+
+__all__ = ["ExecutePythonTool", "HttpRequestTool", "RetrieveMemoryTool", "StoreMemoryTool", "builtin_tools"]
