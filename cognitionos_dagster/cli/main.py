@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cognitionos_dagster.cli import arch, db, dev
+from cognitionos_dagster.cli import arch, db, dev, tools
 
 app = typer.Typer(
     name="cognos",
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.command(name="dev")(dev.dev)
 app.command(name="arch")(arch.arch)
+app.command(name="tools")(tools.tools)
 
 
 def main() -> None:
