@@ -131,9 +131,12 @@ def _component(node: nodes.Getattr | nodes.Getitem) -> str:
 
 
 def _exact_source(template: nodes.Template, text: str) -> str | None:
+    """The inner source when the string is one `{{ ... }}` (surrounding whitespace ignored), else None."""
     body = template.body
-    single = len(body) == 1 and isinstance(body[0], nodes.Output) and len(body[0].nodes) == 1
-    if not single or isinstance(body[0].nodes[0], nodes.TemplateData):
+    if len(body) != 1 or not isinstance(body[0], nodes.Output):
+        return None
+    parts = [n for n in body[0].nodes if not (isinstance(n, nodes.TemplateData) and not n.data.strip())]
+    if len(parts) != 1 or isinstance(parts[0], nodes.TemplateData):
         return None
     stripped = text.strip()
     if stripped.startswith("{{") and stripped.endswith("}}"):

@@ -148,6 +148,15 @@ def _known(name: str, known: Collection[str]) -> str:
     return f"; known: {', '.join(sorted(known))}" if known else ""
 
 
+def has_expression(value: Any) -> bool:
+    """Whether any string inside a value (dicts and lists searched recursively) is an expression."""
+    if isinstance(value, Mapping):
+        return any(has_expression(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(has_expression(v) for v in value)
+    return is_expression(value)
+
+
 def referenced_steps(value: Any) -> set[str]:
     """Step ids named as `steps.<id>` anywhere in a value (dicts and lists searched recursively)."""
     if isinstance(value, str):

@@ -82,11 +82,11 @@ class InputSpec(_Model):
             for value in self.enum:
                 problem = value_problem(self.model_copy(update={"enum": None}), value)
                 if problem:
-                    raise ValueError(f"enum value {value!r} does not fit type {self.type}: {problem}")
+                    raise ValueError(f"`enum` value {value!r} does not fit type {self.type}: {problem}")
         if self.default is not None:
             problem = value_problem(self, self.default)
             if problem:
-                raise ValueError(f"default does not fit the input: {problem}")
+                raise ValueError(f"`default` does not fit the input: {problem}")
         return self
 
 

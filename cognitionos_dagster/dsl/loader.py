@@ -1,0 +1,144 @@
+"""Loading one spec file: YAML with positions -> unknown keys -> strict models -> whole-spec rules.
+
+Each stage reports every error it finds; a later stage runs only when the earlier one passed,
+because rules over a half-understood document produce noise rather than help.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from cognitionos_dagster.dsl.catalog import Catalog
+from cognitionos_dagster.dsl.lint import lint_spec
+from cognitionos_dagster.dsl.models import WorkflowSpec
+from cognitionos_dagster.dsl.source import Source, parse_yaml
+from cognitionos_dagster.dsl.structure import unknown_keys, validation_errors
+from cognitionos_dagster.dsl.workspace import cross_check, newest, resolve_ref
+from cognitionos_dagster.errors import SpecError
+
+__all__ = [
+    "LoadResult", "SpecErrors", "flatten", "load_source", "load_spec_file", "load_spec_text", "load_specs",
+    "newest", "resolve_ref", "spec_files",
+]
+
+
+class SpecErrors(SpecError):
+    """Several errors of one file; positioned at the first, printed one `file:line:col: message` a line."""
+
+    def __init__(self, errors: list[SpecError]) -> None:
+        self.errors = sorted(errors, key=lambda e: (e.file or "", e.line or 0, e.column or 0))
+        first = self.errors[0]
+        super().__init__(first.message, file=first.file, line=first.line, column=first.column, hint=first.hint)
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+
+def flatten(exc: SpecError) -> list[SpecError]:
+    """The single errors inside `exc` (itself when it is one error)."""
+    return list(exc.errors) if isinstance(exc, SpecErrors) else [exc]
+
+
+def _raise(errors: list[SpecError]) -> None:
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise SpecErrors(errors)
+
+
+def _inject(source: Source, path: str, digest: str) -> dict[str, Any]:
+    data = dict(source.data)
+    data.update(source_path=path, sha256=digest, position=source.at(()))
+    steps = data.get("steps")
+    if isinstance(steps, list):
+        data["steps"] = [
+            {**step, "position": source.at(("steps", i))} if isinstance(step, dict) else step
+            for i, step in enumerate(steps)
+        ]
+    return data
+
+
+def load_source(text: str | bytes, *, path: str, catalog: Catalog) -> tuple[WorkflowSpec, Source]:
+    """The spec and its positions (cross-file checks point into the source); raises SpecError."""
+    raw = text.encode() if isinstance(text, str) else text
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        decoded = raw.decode("utf-8") if isinstance(text, bytes) else text
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})", file=path, line=1,
+                        column=1) from None
+    source = parse_yaml(decoded, path)
+    if not isinstance(source.data, dict):
+        raise source.error((), "a workflow spec is a mapping with `id`, `version` and `steps`; "
+                           f"this file holds a {type(source.data).__name__}")
+    _raise(unknown_keys(WorkflowSpec, source.data, (), source))
+    try:
+        spec = WorkflowSpec.model_validate(_inject(source, path, digest))
+    except ValidationError as exc:
+        _raise(validation_errors(exc, source))
+        raise  # unreachable: a ValidationError always carries errors
+    _raise(lint_spec(spec, source, catalog))
+    return spec, source
+
+
+def load_spec_text(text: str, *, path: str, catalog: Catalog) -> WorkflowSpec:
+    """One spec from YAML text, with every single-file check; raises SpecError (or SpecErrors)."""
+    return load_source(text, path=path, catalog=catalog)[0]
+
+
+def load_spec_file(path: Path, *, catalog: Catalog) -> WorkflowSpec:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise SpecError(f"cannot read the spec: {exc.strerror}", file=str(path)) from None
+    return load_source(raw, path=str(path), catalog=catalog)[0]
+
+
+@dataclass
+class LoadResult:
+    """Everything that loaded cleanly, and every error of what did not; one bad file hides nothing else."""
+
+    specs: list[WorkflowSpec]
+    errors: list[SpecError]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def spec_files(paths: Sequence[Path]) -> tuple[list[Path], list[SpecError]]:
+    """Files named directly, plus `*.yaml` / `*.yml` found recursively under folders, in a stable order."""
+    files: list[Path] = []
+    errors: list[SpecError] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors.append(SpecError("no such file or folder", file=str(path), hint="check the path given to --specs"))
+    return list(dict.fromkeys(files)), errors
+
+
+def load_specs(paths: Sequence[Path], *, catalog: Catalog) -> LoadResult:
+    """Every spec under `paths` with single-file and cross-file checks (duplicates, sub-workflows, recursion)."""
+    files, errors = spec_files(paths)
+    loaded: list[tuple[WorkflowSpec, Source]] = []
+    for file in files:
+        try:
+            raw = file.read_bytes()
+            loaded.append(load_source(raw, path=str(file), catalog=catalog))
+        except SpecError as exc:
+            errors += flatten(exc)
+        except OSError as exc:
+            errors.append(SpecError(f"cannot read the spec: {exc.strerror}", file=str(file)))
+    specs, cross = cross_check(loaded)
+    errors += cross
+    errors.sort(key=lambda e: (e.file or "", e.line or 0, e.column or 0))
+    return LoadResult(specs=sorted(specs, key=lambda s: (s.id, s.version_tuple)), errors=errors)
