@@ -1,0 +1,50 @@
+"""Building the official `openai` client for OpenAI, Azure OpenAI or any OpenAI-compatible server.
+
+Settings say where (base URL) and who (API key); the key is handed to the client only, never
+to a log line or a repr.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import openai
+from pydantic import SecretStr
+
+from cognitionos_dagster.settings import Settings
+
+# Self-hosted servers (vLLM, Ollama, llama.cpp) accept any key, but the client insists on one.
+PLACEHOLDER_KEY = "not-needed"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    base_url: str | None
+    api_key: SecretStr | None = field(default=None, repr=False)
+    timeout_seconds: float = 60.0
+    azure_api_version: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, timeout_seconds: float = 60.0,
+                      azure_api_version: str | None = None) -> Endpoint:
+        return cls(base_url=settings.openai_base_url, api_key=settings.openai_api_key,
+                   timeout_seconds=timeout_seconds, azure_api_version=azure_api_version)
+
+    def secret(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key is not None else None
+
+    def open(self) -> openai.OpenAI:
+        """A client with its own retries off: ModelClient retries so every attempt is seen."""
+        key = self.secret() or PLACEHOLDER_KEY
+        if self.azure_api_version:
+            return openai.AzureOpenAI(azure_endpoint=self.base_url, api_key=key, api_version=self.azure_api_version,
+                                      timeout=self.timeout_seconds, max_retries=0)
+        return openai.OpenAI(base_url=self.base_url, api_key=key, timeout=self.timeout_seconds, max_retries=0)
+
+
+def scrub(text: str, endpoint: Endpoint | None) -> str:
+    """Remove the key from text that may echo it (some servers repeat the Authorization header)."""
+    secret = endpoint.secret() if endpoint is not None else None
+    if secret and secret != PLACEHOLDER_KEY and len(secret) >= 4:
+        text = text.replace(secret, "***")
+    return text

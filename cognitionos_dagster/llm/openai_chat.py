@@ -1,0 +1,94 @@
+"""One chat call to one model on an OpenAI-compatible endpoint, in the best JSON mode it supports.
+
+Structured output (`response_format: json_schema`) is tried first. Servers that reject it
+with a 400 (older vLLM, llama.cpp, some Ollama builds, older OpenAI models) are asked again
+in JSON mode (`json_object`) with the schema in the prompt; the answer is then validated by
+the caller. What worked is remembered per endpoint and model for the life of the process.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import openai
+
+from cognitionos_dagster.llm.types import ChatRequest, Completion, OutputMode
+
+_json_mode_only: set[tuple[str, str]] = set()
+_lock = threading.Lock()
+
+_FORMAT_WORDS = ("response_format", "json_schema", "structured output", "grammar", "schema")
+
+
+def _rejects_json_schema(exc: openai.BadRequestError) -> bool:
+    """A 400 that talks about the response format; other 400s are real request errors."""
+    text = f"{exc.message} {exc.body}".lower()
+    return any(word in text for word in _FORMAT_WORDS)
+
+
+def forget_formats() -> None:
+    """Forget what endpoints support (tests; a server upgraded while the process runs)."""
+    with _lock:
+        _json_mode_only.clear()
+
+
+class OpenAIChat:
+    """Chat completions through the official client; retries and fallbacks live in ModelClient."""
+
+    def __init__(self, client: openai.OpenAI) -> None:
+        self.client = client
+        self.endpoint = str(client.base_url)
+
+    def mode_for(self, model: str) -> OutputMode:
+        with _lock:
+            return "json_object" if (self.endpoint, model) in _json_mode_only else "json_schema"
+
+    def complete(self, request: ChatRequest, model: str) -> Completion:
+        mode = self.mode_for(model)
+        if mode == "json_schema":
+            try:
+                return self._call(request, model, "json_schema")
+            except openai.BadRequestError as exc:
+                if not _rejects_json_schema(exc):
+                    raise
+            completion = self._call(request, model, "json_object")
+            with _lock:
+                _json_mode_only.add((self.endpoint, model))
+            return completion
+        return self._call(request, model, "json_object")
+
+    def _call(self, request: ChatRequest, model: str, mode: OutputMode) -> Completion:
+        messages: list[dict[str, Any]] = [m.model_dump() for m in request.messages]
+        if mode == "json_schema":
+            response_format: dict[str, Any] = {
+                "type": "json_schema",
+                "json_schema": {"name": request.schema_name, "schema": request.json_schema, "strict": False},
+            }
+        else:
+            response_format = {"type": "json_object"}
+            messages.insert(0, {"role": "system", "content": _schema_instruction(request)})
+        kwargs: dict[str, Any] = {"temperature": request.temperature}
+        if request.max_tokens is not None:
+            kwargs["max_tokens"] = request.max_tokens
+        started = time.perf_counter()
+        response = self.client.chat.completions.create(
+            model=model, messages=messages, response_format=response_format, **kwargs  # type: ignore[arg-type]
+        )
+        latency_ms = (time.perf_counter() - started) * 1000
+        choice = response.choices[0] if response.choices else None
+        text = (choice.message.content or "") if choice is not None else ""
+        usage = response.usage
+        return Completion(
+            text=text, model=model, mode=mode, latency_ms=latency_ms,
+            input_tokens=usage.prompt_tokens if usage else 0, output_tokens=usage.completion_tokens if usage else 0,
+        )
+
+
+def _schema_instruction(request: ChatRequest) -> str:
+    return (
+        "Answer with one JSON object only, no prose, valid against this JSON Schema "
+        f"({request.schema_name}):\n{json.dumps(request.json_schema, separators=(',', ':'))}"
+    )

@@ -1,0 +1,1 @@
+"""Test support shared by every suite (import as `support.<module>`: `tests/` is on sys.path)."""
