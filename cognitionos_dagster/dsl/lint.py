@@ -172,7 +172,7 @@ def literal_input_errors(
             field = ".".join(map(str, loc)) or "input"
             where = (*path, "input", *loc) if loc and loc[0] in step.input else (*path, "input")
             message = f"step `{step.id}`: input `{field}` does not fit the {what}: {err['msg']}"
-            errors.append(source.error(where, message, key=err["type"] == "extra_forbidden"))
+            errors.append(source.error(where, message, key=err["type"] in ("extra_forbidden", "missing")))
         return errors
     return []
 

@@ -168,7 +168,7 @@ class StepSpec(_Model):
         kinds = [k for k in ("agent", "tool", "workflow") if getattr(self, k) is not None]
         if len(kinds) != 1:
             found = " and ".join(f"`{k}`" for k in kinds) if kinds else "none"
-            raise ValueError(f"step `{self.id}` needs exactly one of `agent`, `tool`, `workflow` (found {found})")
+            raise ValueError(f"a step needs exactly one of `agent`, `tool`, `workflow` (found {found})")
         return self
 
     @property

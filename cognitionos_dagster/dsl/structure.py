@@ -119,7 +119,8 @@ def _message(err: dict[str, Any], path: Path_, source: Source) -> str:
         return f"{where} is missing the required key `{err['loc'][-1]}`"
     if kind in _EXPECTED:
         got = err.get("input")
-        note = "; quote the value to make it a string" if kind == "string_type" and path[:1] == ("tags",) else ""
+        scalar = isinstance(got, int | float | bool)
+        note = "; quote the value to make it a string" if kind == "string_type" and scalar else ""
         return f"{where}: expected {_EXPECTED[kind]}, got {got!r} ({type(got).__name__}){note}"
     if kind == "literal_error":
         return f"{where}: {msg[0].lower()}{msg[1:]}, got {err.get('input')!r}"
@@ -153,8 +154,8 @@ def validation_errors(exc: ValidationError, source: Source) -> list[SpecError]:
 def _positioned(err: dict[str, Any], path: Path_, source: Source) -> SpecError:
     message = _message(err, path, source)
     text = message.split(": ", 1)[-1]
-    if text.startswith("`"):  # a validator naming a key of this mapping: point at that key
+    if text.startswith("`"):  # a validator naming a key of this mapping: point at that key's value
         key = text[1:].split("`", 1)[0]
-        if (*path, key) in source.keys:
-            return source.error((*path, key), message, key=True)
+        if (*path, key) in source.values:
+            return source.error((*path, key), message)
     return source.error(path, message)

@@ -1,0 +1,99 @@
+"""The workflow registry: every id+version ever loaded, with its content hash.
+
+An id+version is immutable: registering it again with the same sha256 is a no-op, with a
+different sha256 it is refused, so a run tagged `deploy_web_app@1.2.0` always means one
+definition. The db layer sits below the DSL, so specs are taken by shape (`RegistrableSpec`).
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any, Literal, Protocol
+
+from psycopg.types.json import Jsonb
+
+from cognitionos_dagster.db.connection import Database
+from cognitionos_dagster.errors import SpecError
+
+
+class _Position(Protocol):
+    file: str
+    line: int
+    column: int
+
+
+class RegistrableSpec(Protocol):
+    """What the registry needs of a workflow spec (dsl.models.WorkflowSpec has all of it)."""
+
+    id: str
+    version: str
+    name: str | None
+    description: str | None
+    schedule: str | None
+    source_path: str
+    sha256: str
+    position: _Position
+
+    def model_dump(self, *, mode: str = ...) -> dict[str, Any]: ...
+
+
+# Semantic-version order in SQL: numeric MAJOR.MINOR.PATCH, a release above its prereleases,
+# then the prerelease text (exact semver precedence for prereleases is not needed to pick "newest").
+_CORE = "string_to_array(split_part(split_part(version, '+', 1), '-', 1), '.')::int[]"
+_NEWEST_FIRST = f"{_CORE} DESC, (strpos(split_part(version, '+', 1), '-') = 0) DESC, version DESC"
+_COLUMNS = "id, version, name, description, spec_sha256, source_path, schedule, created_at, is_active"
+
+
+class WorkflowRegistry:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def sync(self, spec: RegistrableSpec) -> Literal["registered", "unchanged"]:
+        """Register `spec`; an id+version already registered must have the same sha256."""
+        with self.db.connection() as conn:
+            inserted = conn.execute(
+                """
+                INSERT INTO workflows (id, version, name, description, definition, spec_sha256, source_path, schedule)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                ON CONFLICT (id, version) DO NOTHING
+                """,
+                (
+                    spec.id, spec.version, spec.name or spec.id, spec.description,
+                    Jsonb(spec.model_dump(mode="json")), spec.sha256, spec.source_path, spec.schedule,
+                ),
+            ).rowcount
+            if inserted:
+                return "registered"
+            row = conn.execute(
+                "SELECT spec_sha256, source_path FROM workflows WHERE id = %s AND version = %s",
+                (spec.id, spec.version),
+            ).fetchone()
+        if row is not None and row["spec_sha256"] == spec.sha256:
+            return "unchanged"
+        where = row["source_path"] if row else "the registry"
+        raise SpecError(
+            f"workflow {spec.id} version {spec.version} is already registered with different content "
+            f"(from {where}); bump `version`",
+            file=spec.position.file, line=spec.position.line, column=spec.position.column,
+            hint="an id+version is immutable so that every past run keeps meaning the same definition",
+        )
+
+    def list(self, *, versions: bool = False) -> builtins.list[dict[str, Any]]:
+        """One row per workflow (its newest version), or every version with `versions=True`; newest first per id."""
+        rows = self.db.fetch_all(f"SELECT {_COLUMNS} FROM workflows ORDER BY id, {_NEWEST_FIRST}")
+        if versions:
+            return rows
+        newest: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            newest.setdefault(row["id"], row)
+        return builtins.list(newest.values())
+
+    def get(self, id: str, version: str | None = None) -> dict[str, Any] | None:
+        """One registered version with its definition; the newest when `version` is None."""
+        if version is not None:
+            return self.db.fetch_one(
+                f"SELECT {_COLUMNS}, definition FROM workflows WHERE id = %s AND version = %s", (id, version)
+            )
+        return self.db.fetch_one(
+            f"SELECT {_COLUMNS}, definition FROM workflows WHERE id = %s ORDER BY {_NEWEST_FIRST} LIMIT 1", (id,)
+        )
