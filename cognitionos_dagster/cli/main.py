@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cognitionos_dagster.cli import arch, db, dev, tools
+from cognitionos_dagster.cli import agents, arch, db, dev, tools
 
 app = typer.Typer(
     name="cognos",
@@ -16,6 +16,7 @@ app.add_typer(db.app, name="db")
 app.command(name="dev")(dev.dev)
 app.command(name="arch")(arch.arch)
 app.command(name="tools")(tools.tools)
+app.command(name="agents")(agents.agents)
 
 
 def main() -> None:

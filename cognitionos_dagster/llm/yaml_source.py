@@ -1,37 +1,34 @@
-"""Resource YAML files (models, agents, quality policies) loaded with the line of every value.
+"""Resource YAML files (models, agents, quality policies) with the line of every value.
 
-Users edit these files by hand, so a mistake must be reported as `file:line: what to change`;
-pydantic's error locations are mapped back to lines through the composed YAML nodes.
+Users edit these files by hand, so a mistake is reported as `file:line: what to change`.
+Parsing is the DSL's safe, position-keeping loader (`dsl.source.parse_yaml`); this adapter
+turns its positions into ConfigErrors and maps pydantic error locations back to lines.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from cognitionos_dagster.errors import ConfigError
-
-Key = str | int
+from cognitionos_dagster.dsl.source import Source, parse_yaml
+from cognitionos_dagster.errors import ConfigError, SpecError
 
 
 @dataclass
 class YamlSource:
-    """Plain data plus the 1-based line where each path (tuple of keys/indexes) starts."""
-
     path: Path
-    data: Any
-    lines: dict[tuple[Key, ...], int] = field(default_factory=dict)
+    source: Source
+
+    @property
+    def data(self) -> Any:
+        return self.source.data
 
     def line(self, loc: tuple[Any, ...] = ()) -> int:
         """The line of `loc`, or of its nearest ancestor the file spells out."""
-        loc = tuple(loc)
-        while loc and loc not in self.lines:
-            loc = loc[:-1]
-        return self.lines.get(loc, 1)
+        return self.source.at(tuple(loc)).line
 
     def error(self, message: str, loc: tuple[Any, ...] = (), *, hint: str | None = None) -> ConfigError:
         return ConfigError(f"{self.path}:{self.line(loc)}: {message}", hint=hint)
@@ -42,37 +39,20 @@ class YamlSource:
         """The first pydantic error, placed at its line; the rest are counted, not dropped silently."""
         errors = exc.errors()
         first = errors[0]
-        loc = prefix + tuple(first["loc"])
         where = ".".join(str(p) for p in first["loc"]) or "<document>"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        return self.error(f"{where}: {first['msg']}{more}", loc, hint=hint)
-
-
-def _walk(node: yaml.Node, path: tuple[Key, ...], lines: dict[tuple[Key, ...], int]) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
-            out[key] = _walk(value_node, (*path, key), lines)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_walk(item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+        return self.error(f"{where}: {first['msg']}{more}", prefix + tuple(first["loc"]), hint=hint)
 
 
 def load_yaml_source(path: Path) -> YamlSource:
-    """Parse with the safe loader only; a syntax error names its line too."""
+    """Parse with the safe loader; a syntax error (or an empty file) names its line too."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    if not text.strip():
+        raise ConfigError(f"{path}:1: the file is empty", hint="write a YAML mapping or delete the file")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        raise ConfigError(f"{path}:{line}: invalid YAML: {exc.problem}", hint="fix the YAML syntax") from exc
-    lines: dict[tuple[Key, ...], int] = {}
-    data = _walk(node, (), lines) if node is not None else None
-    return YamlSource(path=path, data=data, lines=lines)
+        return YamlSource(path=path, source=parse_yaml(text, str(path)))
+    except SpecError as exc:
+        raise ConfigError(f"{path}:{exc.line or 1}: {exc.message}", hint=exc.hint) from exc
