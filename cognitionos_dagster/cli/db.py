@@ -80,7 +80,7 @@ def current() -> None:
     console.print(f"current: {migrate.current_revision(target.app_url) or 'none'}  head: {migrate.head_revision()}")
 
 
-@app.command()
+@app.command(context_settings={"ignore_unknown_options": True})  # so `-1` is a revision, not an option
 @command
 def downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. 0005, -1 or base.")) -> None:
     """Roll the schema back to REVISION (drops the tables of later revisions and their data)."""
