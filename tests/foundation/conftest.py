@@ -43,3 +43,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def drop_dagster_siblings(request: pytest.FixtureRequest) -> Iterator[None]:
+    """`server.prepare` creates `<db>_dagster` beside a URL's database; the shared fixtures drop
+    only `<db>`, so drop the sibling of this test's database too."""
+    yield
+    from cognitionos_dagster.db.connection import connect
+    from cognitionos_dagster.db.urls import database_name, with_database
+
+    for name in ("database_url", "empty_database_url"):
+        url = request.node.funcargs.get(name)
+        if isinstance(url, str):
+            with connect(with_database(url, "postgres"), autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}_dagster" WITH (FORCE)')

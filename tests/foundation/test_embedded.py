@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
 
 import psutil
 import pytest
+from typer.testing import CliRunner
 
-from cognitionos_dagster.db import embedded
+from cognitionos_dagster.cli.main import app
+from cognitionos_dagster.db import embedded, migrate
 from cognitionos_dagster.db.connection import connect
 from cognitionos_dagster.errors import DatabaseError
 
@@ -135,3 +138,27 @@ def test_status_of_a_folder_that_never_held_a_server(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match="not running") as info:
         st.url()
     assert "cognos db up" in (info.value.hint or "")
+
+
+def test_cognos_db_up_status_down_manage_the_embedded_server(stopped_cluster: Path) -> None:
+    """`COGNITIONOS_HOME` points at the cluster's parent (set by the fixture); no URL is set."""
+    head = migrate.head_revision()
+    runner = CliRunner()
+
+    up = runner.invoke(app, ["db", "up"])
+    assert up.exit_code == 0, up.output
+    assert " ".join(up.output.split()).endswith(f"schema at revision {head}")
+    assert "PostgreSQL (embedded) at postgresql://postgres:@/cognitionos?host=" in " ".join(up.output.split())
+
+    info = json.loads(runner.invoke(app, ["db", "status", "--json"]).stdout)
+    assert info["embedded"] is True and info["running"] is True
+    assert info["revision"] == head and info["pid"] == embedded.status(stopped_cluster).pid
+    assert info["data_dir"] == str(stopped_cluster)
+
+    up_again = runner.invoke(app, ["db", "up"])
+    assert up_again.exit_code == 0 and embedded.status(stopped_cluster).pid == info["pid"]
+
+    assert runner.invoke(app, ["db", "down"]).output.strip() == "stopped"
+    after = json.loads(runner.invoke(app, ["db", "status", "--json"]).stdout)
+    assert after["running"] is False and "revision" not in after
+    assert runner.invoke(app, ["db", "down"]).output.strip().startswith("not running")

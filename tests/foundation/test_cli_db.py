@@ -1,0 +1,59 @@
+"""`cognos db` through typer's runner, against a real server named by COGNITIONOS_DATABASE_URL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from cognitionos_dagster.cli.main import app
+from cognitionos_dagster.db import migrate
+
+
+def cognos(*args: str) -> Result:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def one_line(result: Result) -> str:
+    """Rich wraps at 80 columns when not on a terminal; assertions read the text unwrapped."""
+    return " ".join(result.output.split())
+
+
+def test_status_json_reports_an_external_server_at_head(database_url: str) -> None:
+    info = json.loads(cognos("db", "status", "--json").stdout)
+    head = migrate.head_revision()
+    assert info == {
+        "embedded": False,
+        "head": head,
+        "running": True,
+        "url": database_url,  # no password in the test server's URL, so nothing to redact
+        "revision": head,
+    }
+
+
+def test_upgrade_twice_then_current_then_downgrade(empty_database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COGNITIONOS_DATABASE_URL", empty_database_url)
+    head = migrate.head_revision()
+    assert one_line(cognos("db", "upgrade")) == f"schema: none -> {head}"
+    assert one_line(cognos("db", "upgrade")) == f"schema already at {head}"
+    assert one_line(cognos("db", "current")) == f"current: {head} head: {head}"
+
+    previous = migrate.current_revision(empty_database_url)
+    downgraded = one_line(cognos("db", "downgrade", "-1"))
+    assert downgraded.startswith("schema now at ") and downgraded != f"schema now at {previous}"
+    assert migrate.current_revision(empty_database_url) == downgraded.removeprefix("schema now at ")
+    assert one_line(cognos("db", "upgrade")) == f"schema: {downgraded.removeprefix('schema now at ')} -> {head}"
+
+
+def test_status_reports_a_schema_behind_the_code(empty_database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COGNITIONOS_DATABASE_URL", empty_database_url)
+    info = json.loads(cognos("db", "status", "--json").stdout)
+    assert info["revision"] is None and info["head"] == migrate.head_revision()
+
+
+def test_down_with_an_external_server_stops_nothing(database_url: str) -> None:
+    assert "external, nothing to stop" in one_line(cognos("db", "down"))
+    assert json.loads(cognos("db", "status", "--json").stdout)["revision"] == migrate.head_revision()

@@ -1,0 +1,57 @@
+"""Loading the code location touches nothing: no socket, no database, no process, no environment."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+
+import dagster as dg
+import psycopg
+import psycopg2
+import pytest
+
+from cognitionos_dagster.definitions import defs
+
+
+class Touched(AssertionError):
+    """Raised by the guards below: loading definitions reached outside the process."""
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise Touched(f"definitions load reached out: {args or kwargs}")
+
+
+@pytest.fixture
+def sealed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No settings in the environment and every way out (TCP, Unix sockets, libpq, child processes) closed."""
+    for name in list(os.environ):
+        if name.startswith(("COGNITIONOS_", "OPENAI_", "OTEL_", "DAGSTER_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setattr(socket.socket, "connect", _refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", _refuse)
+    monkeypatch.setattr(psycopg.Connection, "connect", classmethod(_refuse))
+    monkeypatch.setattr(psycopg, "connect", _refuse)
+    monkeypatch.setattr(psycopg2, "connect", _refuse)
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", _refuse)
+
+
+def test_the_guards_really_refuse(sealed: None) -> None:
+    with pytest.raises(Touched):
+        socket.create_connection(("127.0.0.1", 9))
+    with socket.socket(socket.AF_UNIX) as unix, pytest.raises(Touched):
+        unix.connect("/tmp/.s.PGSQL.5432")
+    with pytest.raises(Touched):
+        psycopg.connect("postgresql://x@127.0.0.1/x")
+    with pytest.raises(Touched):
+        subprocess.run(["true"], check=False)
+
+
+def test_definitions_load_sealed_and_hold_the_platform_job(sealed: None) -> None:
+    loaded = defs()
+    assert isinstance(loaded, dg.Definitions)
+    repo = loaded.get_repository_def()
+    jobs = {job.name for job in repo.get_all_jobs()}
+    assert "platform_health" in jobs
+    assert "db" in loaded.resources
+    dg.Definitions.validate_loadable(loaded)
