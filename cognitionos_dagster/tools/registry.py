@@ -74,7 +74,7 @@ class ToolRegistry:
                     output = tool.run(data, ctx)
                 except Exception as exc:  # a tool's failure is the step's failure, recorded, never swallowed
                     raised = True
-                    output = ToolOutput(success=False, error=f"{type(exc).__name__}: {exc}")
+                    output = failed_output(tool, f"{type(exc).__name__}: {exc}")
             span.set_attribute("cognitionos.tool.success", output.success)
             if not output.success:
                 span.set_status(trace.StatusCode.ERROR, output.error or "tool failed")
@@ -104,6 +104,14 @@ def validate_input(tool: Tool, raw_input: dict[str, Any]) -> ToolInput:
         fields = ", ".join(tool.input_model.model_fields)
         raise ToolError(f"invalid input for tool '{tool.name}': {problems}",
                         hint=f"the input fields of '{tool.name}' are: {fields}") from None
+
+
+def failed_output(tool: Tool, error: str) -> ToolOutput:
+    """A failure in the tool's own output type when its other fields have defaults (they do for built-ins)."""
+    try:
+        return tool.output_model(success=False, error=error)
+    except ValidationError:
+        return ToolOutput(success=False, error=error)
 
 
 def default_registry() -> ToolRegistry:

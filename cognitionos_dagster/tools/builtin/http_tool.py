@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import ssl
 import time
+from functools import cache
 from typing import Any, Literal
 
+import certifi
 import httpx
 from opentelemetry import propagate
 from pydantic import Field, model_validator
@@ -16,6 +19,12 @@ from cognitionos_dagster.tools.builtin.allowlist import check_host
 from cognitionos_dagster.tools.context import ToolContext
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """Loading the CA bundle costs ~80 ms; do it once per process, not once per call."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 class HttpRequestInput(ToolInput):
@@ -68,7 +77,7 @@ class HttpRequestTool(Tool):
         hooks = {"request": [lambda request: check_host(str(request.url), allowed)]}
         try:
             with httpx.Client(timeout=timeout, follow_redirects=data.follow_redirects, max_redirects=5,
-                              event_hooks=hooks, trust_env=False) as client:
+                              event_hooks=hooks, trust_env=False, verify=_tls_context()) as client:
                 request = client.build_request(data.method, data.url, headers=headers, params=data.params,
                                                json=data.json_body, content=data.body)
                 response = client.send(request, stream=True)
