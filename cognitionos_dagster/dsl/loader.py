@@ -52,8 +52,11 @@ def _raise(errors: list[SpecError]) -> None:
         raise SpecErrors(errors)
 
 
+EXTENSION_PREFIX = "x-"  # top-level keys ignored by the loader: a home for YAML anchors (as in docker compose)
+
+
 def _inject(source: Source, path: str, digest: str) -> dict[str, Any]:
-    data = dict(source.data)
+    data = {k: v for k, v in source.data.items() if not k.startswith(EXTENSION_PREFIX)}
     data.update(source_path=path, sha256=digest, position=source.at(()))
     steps = data.get("steps")
     if isinstance(steps, list):
@@ -77,7 +80,8 @@ def load_source(text: str | bytes, *, path: str, catalog: Catalog) -> tuple[Work
     if not isinstance(source.data, dict):
         raise source.error((), "a workflow spec is a mapping with `id`, `version` and `steps`; "
                            f"this file holds a {type(source.data).__name__}")
-    _raise(unknown_keys(WorkflowSpec, source.data, (), source))
+    user_keys = {k: v for k, v in source.data.items() if not k.startswith(EXTENSION_PREFIX)}
+    _raise(unknown_keys(WorkflowSpec, user_keys, (), source))
     try:
         spec = WorkflowSpec.model_validate(_inject(source, path, digest))
     except ValidationError as exc:

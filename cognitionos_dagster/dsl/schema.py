@@ -45,6 +45,7 @@ def spec_json_schema() -> dict[str, Any]:
         "description": "A workflow: typed inputs, defaults and steps (agent, tool or sub-workflow). "
         "See docs/workflows.md.",
         **{k: v for k, v in schema.items() if k not in ("title", "description")},
+        "patternProperties": {"^x-": {"description": "ignored by the loader; a place for YAML anchors"}},
     }
 
 

@@ -6,6 +6,7 @@ nothing changes: what remains can all be compiled, and what was left out says wh
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 
 from cognitionos_dagster.dsl.expressions import has_expression
@@ -29,13 +30,18 @@ def newest(specs: Iterable[WorkflowSpec], id: str) -> WorkflowSpec:
 def resolve_ref(specs: Iterable[WorkflowSpec], ref: WorkflowRef) -> WorkflowSpec:
     """`id@version` exactly, or the newest version of `id` when the reference has no version."""
     specs = list(specs)
-    if ref.version is None:
+    if ref.version is not None:
+        for spec in specs:
+            if spec.id == ref.id and spec.version == ref.version:
+                return spec
+    elif any(s.id == ref.id for s in specs):
         return newest(specs, ref.id)
-    for spec in specs:
-        if spec.id == ref.id and spec.version == ref.version:
-            return spec
-    versions = sorted((s.version for s in specs if s.id == ref.id), reverse=True)
-    known = f"; known versions: {', '.join(versions)}" if versions else f"; no workflow has id `{ref.id}`"
+    versions = sorted((s for s in specs if s.id == ref.id), key=lambda s: s.version_tuple, reverse=True)
+    if versions:
+        known = f"; known versions: {', '.join(s.version for s in versions)}"
+    else:
+        close = difflib.get_close_matches(ref.id, sorted({s.id for s in specs}), n=1)
+        known = f"; no workflow has id `{ref.id}`" + (f" (did you mean `{close[0]}`?)" if close else "")
     raise SpecError(f"unknown workflow `{ref}`{known}")
 
 
