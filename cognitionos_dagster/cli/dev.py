@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from cognitionos_dagster.cli.supervisor import run_supervised
 from cognitionos_dagster.db import embedded, migrate, server
 from cognitionos_dagster.db.urls import redact
 from cognitionos_dagster.defs.instance_config import write_instance_config
+from cognitionos_dagster.errors import ConfigError
 from cognitionos_dagster.settings import PROJECT_ROOT, load_settings
 
 
@@ -30,6 +32,22 @@ def prepare_instance(settings_overrides: dict[str, object] | None = None) -> tup
     return settings.dagster_home, target.embedded and not was_running
 
 
+def require_free_port(host: str, port: int) -> None:
+    """Fail before starting anything when the UI's port is taken: otherwise PostgreSQL and the
+    daemon start, the webserver dies on bind, and everything is torn down again."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the webserver does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot serve the Dagster UI on {host}:{port}: {exc.strerror or exc}",
+                hint=f"stop the program that uses port {port}, or pick another with "
+                "`cognos dev --port N` (or COGNITIONOS_WEBSERVER_PORT)",
+            ) from exc
+
+
 @command
 def dev(
     host: str = typer.Option(None, help="Webserver host (default COGNITIONOS_WEBSERVER_HOST or 127.0.0.1)."),
@@ -38,9 +56,10 @@ def dev(
 ) -> None:
     """Start the embedded database (unless a URL is set) and the Dagster UI with the daemon."""
     settings = load_settings()
-    dagster_home, started_pg = prepare_instance()
     host = host or settings.webserver_host
     port = port or settings.webserver_port
+    require_free_port(host, port)
+    dagster_home, started_pg = prepare_instance()
     bindir = Path(sys.executable).parent
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
     commands = {
