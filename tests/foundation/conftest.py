@@ -6,8 +6,10 @@ leaves it stopped, as it found it.
 
 from __future__ import annotations
 
-import socket
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,15 +18,37 @@ from cognitionos_dagster.db import embedded
 from cognitionos_dagster.db.connection import close_all_pools
 
 
+@contextmanager
+def server_home() -> Iterator[Path]:
+    """A fresh folder for an embedded server, outside pytest's tmp tree.
+
+    As root, pgserver runs PostgreSQL as the `pgserver` user and opens the folders above the
+    data folder for it; a concurrent pytest session closes `/tmp/pytest-of-<user>` again
+    (mode 0700), and the running server then PANICs on `global/pg_control`.
+    """
+    home = Path(tempfile.mkdtemp(prefix="cognitionos-test-"))
+    try:
+        yield home
+    finally:
+        close_all_pools()
+        embedded.stop(home / "pg")
+        shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
-def cluster_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def cluster_home() -> Iterator[Path]:
     """A COGNITIONOS_HOME whose `pg/` holds an initialised, stopped cluster."""
-    home = tmp_path_factory.mktemp("home")
-    embedded.ensure_running(home / "pg")
-    embedded.stop(home / "pg")
-    yield home
-    close_all_pools()
-    embedded.stop(home / "pg")
+    with server_home() as home:
+        embedded.ensure_running(home / "pg")
+        embedded.stop(home / "pg")
+        yield home
+
+
+@pytest.fixture
+def fresh_home() -> Iterator[Path]:
+    """An empty COGNITIONOS_HOME; whatever server a test starts in it is stopped afterwards."""
+    with server_home() as home:
+        yield home
 
 
 @pytest.fixture
@@ -37,12 +61,6 @@ def stopped_cluster(cluster_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     yield pg
     close_all_pools()
     embedded.stop(pg)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(autouse=True)
