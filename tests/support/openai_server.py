@@ -117,7 +117,8 @@ class OpenAIServer:
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="openai-test-server", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="openai-test-server", daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -189,3 +190,18 @@ class OpenAIServer:
             do_GET = _serve
 
         return Handler
+
+
+try:  # a ready-made fixture: `from support.openai_server import openai_server` in a conftest.py
+    import pytest
+
+    @pytest.fixture
+    def openai_server() -> Any:
+        from cognitionos_dagster.llm.openai_chat import forget_formats
+
+        forget_formats()  # what one test's server rejected must not leak into the next
+        with OpenAIServer() as server:
+            yield server
+        forget_formats()
+except ImportError:  # pragma: no cover - used outside pytest (benchmarks)
+    pass

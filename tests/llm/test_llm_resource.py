@@ -1,0 +1,37 @@
+"""LLMResource inside a real Dagster materialization, against the local server."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+from support.model_fixtures import SECRET
+
+from cognitionos_dagster.agents.runtime import AgentRequest
+from cognitionos_dagster.integrations.llm import LLMResource
+
+
+def test_resource_reads_the_key_from_the_environment_at_launch(openai_server, monkeypatch, chat_request) -> None:
+    monkeypatch.setenv("H1_TEST_KEY", SECRET)
+    resource = LLMResource(base_url=openai_server.base_url, api_key=dg.EnvVar("H1_TEST_KEY"), model="gpt-4o",
+                           max_retries=0)
+    seen: dict[str, object] = {}
+
+    @dg.asset
+    def answer(llm: LLMResource) -> None:
+        client = llm.model_client()
+        seen["client"] = repr(client)
+        seen["text"] = client.complete_structured(chat_request()).text
+
+    assert dg.materialize([answer], resources={"llm": resource}).success
+    assert "[test-server]" in json.loads(str(seen["text"]))["summary"]
+    request = openai_server.chat_requests()[0]
+    assert request.headers["authorization"] == f"Bearer {SECRET}" and request.json["model"] == "gpt-4o"
+    assert SECRET not in repr(resource) and SECRET not in str(seen["client"])
+
+
+def test_nothing_configured_means_offline(monkeypatch) -> None:
+    runtime = LLMResource().agent_runtime()
+    assert runtime.client.offline
+    result = runtime.run(AgentRequest(role="summarizer", input={"content": "text"}))
+    assert result.offline and result.output["summary"].startswith("[offline]")
