@@ -98,3 +98,17 @@ def test_sandbox_config_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("COGNITIONOS_SANDBOX_REQUIRE_ISOLATION", "false")
     cfg = SandboxConfig()
     assert cfg.memory_mb == 128 and cfg.require_isolation is False
+
+
+def test_concurrent_runs_are_independent(registry: ToolRegistry, ctx: ToolContext) -> None:
+    """foreach steps run tools in parallel: each run gets its own uid, directory and output."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    code = "import os, time\ntime.sleep(0.2)\nprint({n}, os.getuid(), os.getcwd())"
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda n: run(registry, ctx, code.format(n=n)), range(4)))
+    rows = [out.stdout.split() for out in outs]
+    assert [row[0] for row in rows] == ["0", "1", "2", "3"]
+    assert len({row[2] for row in rows}) == 4
+    if identity.is_root():
+        assert len({row[1] for row in rows}) == 4

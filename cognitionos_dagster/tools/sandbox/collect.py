@@ -74,6 +74,7 @@ def collect_output(
                     buffers[key.fd].add(chunk)
                 else:
                     sel.unregister(key.fd)
+    _kill(proc, reap)  # background children that closed their pipes; the unreaped leader keeps the pgid ours
     exit_code, cpu_ms = _wait(proc)
     out, err = buffers[proc.stdout.fileno()], buffers[proc.stderr.fileno()]
     proc.stdout.close()
