@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cognitionos_dagster.cli import agents, arch, db, dev, tools
+from cognitionos_dagster.cli import agents, arch, db, dev, tools, workflows
 
 app = typer.Typer(
     name="cognos",
@@ -17,6 +17,7 @@ app.command(name="dev")(dev.dev)
 app.command(name="arch")(arch.arch)
 app.command(name="tools")(tools.tools)
 app.command(name="agents")(agents.agents)
+workflows.register(app)
 
 
 def main() -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from cognitionos_dagster.tools.base import Tool
+from cognitionos_dagster.tools.builtin.health import HealthProbeTool
 from cognitionos_dagster.tools.builtin.http_tool import HttpRequestTool
 from cognitionos_dagster.tools.builtin.memory_tools import RetrieveMemoryTool, StoreMemoryTool
 from cognitionos_dagster.tools.builtin.python_tool import ExecutePythonTool
 
 
 def builtin_tools() -> list[Tool]:
-    return [ExecutePythonTool(), HttpRequestTool(), RetrieveMemoryTool(), StoreMemoryTool()]
+    return [ExecutePythonTool(), HttpRequestTool(), RetrieveMemoryTool(), StoreMemoryTool(), HealthProbeTool()]
 
 
-__all__ = ["ExecutePythonTool", "HttpRequestTool", "RetrieveMemoryTool", "StoreMemoryTool", "builtin_tools"]
+__all__ = ["ExecutePythonTool", "HealthProbeTool", "HttpRequestTool", "RetrieveMemoryTool", "StoreMemoryTool", "builtin_tools"]

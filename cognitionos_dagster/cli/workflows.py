@@ -1,0 +1,179 @@
+"""`cognos lint | graph | run | replay | workflows | schema`: the workflow commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from cognitionos_dagster.cli.output import command, console, err_console, fail, print_json
+from cognitionos_dagster.settings import Settings, load_settings
+
+SpecsOption = typer.Option(
+    None, "--specs", help="Folder of workflow specs (default: COGNITIONOS_WORKFLOW_SPECS or ./workflow_specs)."
+)
+
+
+def _settings(specs: Path | None) -> Settings:
+    return load_settings(**({"workflow_specs": specs.resolve()} if specs else {}))
+
+
+@command
+def lint(
+    paths: list[Path] = typer.Argument(None, help="Spec files or folders (default: the specs folder)."),
+    specs: Path | None = SpecsOption,
+    no_register: bool = typer.Option(False, "--no-register", help="Validate only; do not touch the registry."),
+) -> None:
+    """Validate specs (errors as file:line:col: message) and register them; exit 1 on any error."""
+    from cognitionos_dagster.compiler.catalog import build_catalog
+    from cognitionos_dagster.dsl.loader import load_specs
+
+    settings = _settings(specs)
+    result = load_specs(paths or [settings.workflow_specs], catalog=build_catalog(settings))
+    errors = list(result.errors)
+    if not no_register and result.specs:
+        errors += _register(settings, result.specs)
+    for error in errors:
+        err_console.print(str(error), markup=False, soft_wrap=True)
+    ok = len(result.specs) - len({e.file for e in errors if e.file})
+    console.print(f"{max(ok, 0)} spec(s) valid, {len(errors)} error(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+def _register(settings: Settings, specs: list) -> list:  # type: ignore[type-arg]
+    from cognitionos_dagster.db import migrate, server
+    from cognitionos_dagster.db.connection import Database
+    from cognitionos_dagster.db.repositories.workflows import WorkflowRegistry
+    from cognitionos_dagster.errors import SpecError
+
+    target = server.prepare(settings)
+    migrate.upgrade(target.app_url, embedding_dim=settings.embedding_dim)
+    registry = WorkflowRegistry(Database(target.app_url))
+    errors = []
+    for spec in specs:
+        try:
+            registry.sync(spec)
+        except SpecError as exc:
+            errors.append(exc)
+    return errors
+
+
+@command
+def graph(
+    workflow: str = typer.Argument(..., help="WORKFLOW or WORKFLOW@VERSION"),
+    fmt: str = typer.Option("mermaid", "--format", "-f", help="mermaid | dot | json"),
+    specs: Path | None = SpecsOption,
+) -> None:
+    """Print the compiled step graph of a workflow."""
+    from cognitionos_dagster.compiler.export import render_graph
+    from cognitionos_dagster.compiler.jobs import make_resolver
+    from cognitionos_dagster.defs.workflows import load_workflows
+    from cognitionos_dagster.dsl.models import WorkflowRef
+
+    if fmt not in ("mermaid", "dot", "json"):
+        fail(f"unknown format {fmt!r}: use mermaid, dot or json")
+    loaded = load_workflows(_settings(specs), sync_registry=False)
+    resolve = make_resolver(loaded.specs)
+    spec = resolve(WorkflowRef.parse(workflow))
+    print(render_graph(spec, resolve, fmt))
+
+
+@command
+def run(
+    workflow: str = typer.Argument(..., help="WORKFLOW or WORKFLOW@VERSION"),
+    inputs: list[str] = typer.Option(None, "--input", "-i", help="name=value (YAML scalar or flow value)."),
+    input_file: Path | None = typer.Option(None, "--input-file", help="YAML file with a mapping of inputs."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (also when the run fails)."),
+    specs: Path | None = SpecsOption,
+) -> None:
+    """Execute a workflow now on the configured Dagster instance; exit 0 only when it succeeds."""
+    from cognitionos_dagster.defs.execution import find_spec, open_instance, parse_inputs, run_workflow
+
+    settings = _settings(specs)
+    spec = find_spec(settings, workflow)
+    values = spec.validate_inputs(parse_inputs(inputs or [], input_file))
+    instance = open_instance(settings)
+    if not as_json:
+        console.print(f"running {spec.ref} (job {spec.job_name}) …")
+    rep = run_workflow(settings, instance, spec, values)
+    _print_report(rep, as_json)
+
+
+@command
+def replay(
+    run_id: str = typer.Argument(..., help="The Dagster run id to re-execute."),
+    from_failure: bool = typer.Option(False, "--from-failure", help="Re-run only failed and not-run steps."),
+    deterministic: bool = typer.Option(False, "--deterministic", help="Serve recorded LLM and tool outputs."),
+    as_json: bool = typer.Option(False, "--json"),
+    specs: Path | None = SpecsOption,
+) -> None:
+    """Re-execute a run (Dagster re-execution), optionally from its failure and deterministically."""
+    from cognitionos_dagster.defs.execution import open_instance
+    from cognitionos_dagster.defs.execution import replay as do_replay
+
+    settings = _settings(specs)
+    instance = open_instance(settings)
+    rep = do_replay(settings, instance, run_id, from_failure=from_failure, deterministic=deterministic)
+    _print_report(rep, as_json)
+
+
+def _print_report(rep: object, as_json: bool) -> None:
+    from cognitionos_dagster.defs.execution import RunReport
+
+    assert isinstance(rep, RunReport)
+    if as_json:
+        print_json(rep.as_json())
+    else:
+        colour = "green" if rep.status == "success" else "red"
+        console.print(f"run [bold]{rep.run_id}[/] {rep.workflow_id}@{rep.version}: [{colour}]{rep.status}[/]")
+        for step_id, info in rep.steps.items():
+            line = f"  {step_id:<28} {info['status']:<10} attempts={info['attempts']}"
+            if info.get("error"):
+                line += f"  {str(info['error']).splitlines()[0][:160]}"
+            console.print(line, markup=False, highlight=False)
+        console.print("outputs:", markup=False)
+        console.print(json.dumps(rep.outputs, indent=2, default=str), markup=False, highlight=False)
+    if rep.status != "success":
+        raise typer.Exit(1)
+
+
+@command
+def workflows(
+    versions: bool = typer.Option(False, "--versions", help="List every registered version."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List the workflows (and versions) known to the registry."""
+    from cognitionos_dagster.db import server
+    from cognitionos_dagster.db.connection import Database
+    from cognitionos_dagster.db.repositories.workflows import WorkflowRegistry
+
+    target = server.resolve(load_settings())
+    rows = WorkflowRegistry(Database(target.app_url)).list(versions=versions)
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        console.print(f"{row['id']:<24} {row['version']:<10} {row.get('name') or ''}  {row.get('source_path') or ''}",
+                      markup=False, highlight=False)
+    if not rows:
+        console.print("no workflows registered yet: run `cognos lint`")
+
+
+@command
+def schema(output: Path | None = typer.Option(None, "--output", "-o", help="Write to a file instead.")) -> None:
+    """Print the JSON Schema of a workflow spec (for editor validation and completion)."""
+    from cognitionos_dagster.dsl.schema import spec_json_schema
+
+    text = json.dumps(spec_json_schema(), indent=2) + "\n"
+    if output:
+        output.write_text(text)
+        console.print(f"wrote {output}")
+    else:
+        print(text, end="")
+
+
+def register(app: typer.Typer) -> None:
+    for fn in (lint, graph, run, replay, workflows, schema):
+        app.command(name=fn.__name__)(fn)

@@ -1,0 +1,82 @@
+"""WorkflowSpecs → Dagster jobs and schedules: one job per id+version, the newest also as `<id>`."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from cognitionos_dagster.compiler.graphs import GraphBuilder, Resolver, workflow_graph
+from cognitionos_dagster.compiler.names import TAG_SPEC_SHA256, TAG_WORKFLOW_ID, TAG_WORKFLOW_VERSION
+from cognitionos_dagster.compiler.ops import mark_execution_failed
+from cognitionos_dagster.compiler.run_config import inputs_config_mapping
+from cognitionos_dagster.dsl.models import WorkflowRef, WorkflowSpec
+from cognitionos_dagster.errors import SpecError
+
+
+def run_tags(spec: WorkflowSpec) -> dict[str, str]:
+    """Tags on the job, hence on every run: the spec's own plus id, version and content hash."""
+    return {**spec.tags, TAG_WORKFLOW_ID: spec.id, TAG_WORKFLOW_VERSION: spec.version, TAG_SPEC_SHA256: spec.sha256}
+
+
+def workflow_job(spec: WorkflowSpec, builder: GraphBuilder, *, name: str | None = None) -> dg.JobDefinition:
+    """One job. In-process executor: agent work is I/O-bound and a process per step costs ~1 s here;
+    parallelism comes from `foreach` threads (and from running many jobs at once)."""
+    name = name or spec.job_name
+    return workflow_graph(builder, spec, name=name).to_job(
+        name=name,
+        description=(spec.description or spec.name or spec.id) + f" — {spec.ref} from {spec.source_path}",
+        config=inputs_config_mapping(spec),
+        tags=run_tags(spec),
+        metadata={"workflow": spec.ref, "source": spec.source_path, "spec_sha256": spec.sha256},
+        executor_def=dg.in_process_executor,
+        hooks={mark_execution_failed},
+    )
+
+
+def newest_by_id(specs: Sequence[WorkflowSpec]) -> dict[str, WorkflowSpec]:
+    newest: dict[str, WorkflowSpec] = {}
+    for spec in specs:
+        if spec.id not in newest or spec.version_tuple > newest[spec.id].version_tuple:
+            newest[spec.id] = spec
+    return newest
+
+
+def make_resolver(specs: Sequence[WorkflowSpec]) -> Resolver:
+    by_ref = {(s.id, s.version): s for s in specs}
+    newest = newest_by_id(specs)
+
+    def resolve(ref: WorkflowRef) -> WorkflowSpec:
+        spec = by_ref.get((ref.id, ref.version)) if ref.version else newest.get(ref.id)
+        if spec is None:
+            raise SpecError(f"unknown sub-workflow {ref}", hint="add its spec or fix the reference")
+        return spec
+
+    return resolve
+
+
+@dataclass
+class CompiledWorkflows:
+    jobs: list[dg.JobDefinition] = field(default_factory=list)
+    schedules: list[dg.ScheduleDefinition] = field(default_factory=list)
+
+
+def compile_workflows(specs: Sequence[WorkflowSpec]) -> CompiledWorkflows:
+    builder = GraphBuilder(make_resolver(specs))
+    out = CompiledWorkflows()
+    newest = newest_by_id(specs)
+    for spec in sorted(specs, key=lambda s: (s.id, s.version_tuple)):
+        out.jobs.append(workflow_job(spec, builder))
+    for spec in newest.values():
+        job = workflow_job(spec, builder, name=spec.id)
+        out.jobs.append(job)
+        if spec.schedule:
+            out.schedules.append(
+                dg.ScheduleDefinition(
+                    name=f"{spec.id}_schedule",
+                    job=job,
+                    cron_schedule=spec.schedule,
+                    default_status=dg.DefaultScheduleStatus.STOPPED,
+                    description=f"`schedule:` of {spec.ref}; stopped until turned on in the UI",
+                )
+            )
+    return out

@@ -1,0 +1,38 @@
+"""Names and tags the compiled world uses, in one place so the CLI, sensors and tests agree."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+TAG_PREFIX = "cognitionos/"
+TAG_WORKFLOW_ID = "cognitionos/workflow_id"
+TAG_WORKFLOW_VERSION = "cognitionos/workflow_version"
+TAG_SPEC_SHA256 = "cognitionos/spec_sha256"
+TAG_REPLAY_OF = "cognitionos/replay_of"
+"""Set on a deterministic replay: recorded LLM/tool calls of this run are served instead of new calls."""
+TAG_ESCALATIONS = "cognitionos/escalations"
+TAG_SOURCE = "cognitionos/source"
+
+INPUTS_NODE = "_inputs"
+OUTPUTS_NODE = "_outputs"
+CALL_NODE = "_call"
+RESULT = "result"
+
+
+def step_code_version(step_dump: dict[str, Any]) -> str:
+    """Content hash of a step: changes exactly when what the step does changes."""
+    text = json.dumps(step_dump, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def nested_prefix(job_name: str, *, nested: bool) -> str:
+    """Definition-name prefix of a workflow's ops: Dagster wants definition names unique per repository.
+    A workflow's ops differ when it runs as a sub-workflow (inputs arrive from the parent step)."""
+    return f"{job_name}__sub__" if nested else f"{job_name}__"
+
+
+def step_path(handle: str) -> str:
+    """The record id of a step from its Dagster node handle (`rollout.check_db` for nested steps)."""
+    return handle

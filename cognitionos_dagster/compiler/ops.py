@@ -1,0 +1,207 @@
+"""Op factories: the `_inputs` and `_outputs` ends of a workflow, and one op per agent/tool step.
+
+Op bodies use Dagster's raw compute signature `(context, inputs)` so one factory serves any set
+of upstream steps. They stay thin: the step runner does the work, these map its outcome to
+Dagster (outputs with metadata, `Failure`, retries through `RetryPolicy`).
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from cognitionos_dagster.compiler.context import (
+    build_scope,
+    is_skipped_workflow,
+    parent_path,
+    preview,
+    record_path,
+    replay_source,
+)
+from cognitionos_dagster.compiler.names import (
+    INPUTS_NODE,
+    RESULT,
+    TAG_ESCALATIONS,
+    TAG_SOURCE,
+    step_code_version,
+)
+from cognitionos_dagster.compiler.outcomes import StepFailed, StepOutcome
+from cognitionos_dagster.compiler.step_runner import StepInvocation, StepRunner
+from cognitionos_dagster.db.repositories.executions import StepRecord
+from cognitionos_dagster.dsl.expressions import render
+from cognitionos_dagster.dsl.models import RetrySpec, StepSpec, WorkflowSpec
+from cognitionos_dagster.errors import CognitionOSError
+
+SERVICES = "cognitionos"
+_RESOURCES = frozenset({SERVICES})
+
+
+def retry_policy(retry: RetrySpec, on_failure: str) -> dg.RetryPolicy | None:
+    if retry.max_attempts <= 1 or on_failure == "fail":
+        return None
+    backoff = {"linear": dg.Backoff.LINEAR, "exponential": dg.Backoff.EXPONENTIAL}.get(retry.backoff)
+    return dg.RetryPolicy(
+        max_retries=retry.max_attempts - 1,
+        delay=retry.delay_seconds or None,
+        backoff=backoff,
+        jitter=dg.Jitter.PLUS_MINUS if retry.jitter else None,
+    )
+
+
+def _emit(outcome: StepOutcome) -> dg.Output:
+    return dg.Output(
+        outcome.as_result(),
+        metadata={"status": outcome.status, "attempts": outcome.attempts, "output": preview(outcome.output)},
+    )
+
+
+def _fail(context: dg.OpExecutionContext, failed: StepFailed) -> dg.Failure:
+    if failed.status == "escalated":
+        existing = context.run.tags.get(TAG_ESCALATIONS)
+        steps = ",".join(filter(None, [existing, failed.step_id]))
+        context.instance.add_run_tags(context.run_id, {TAG_ESCALATIONS: steps})
+    return dg.Failure(
+        description=str(failed),
+        metadata={"status": failed.status, "step": failed.step_id},
+        allow_retries=False,
+    )
+
+
+def inputs_op(spec: WorkflowSpec, *, name: str, nested: bool) -> dg.OpDefinition:
+    """Top level: validates the run config and opens the execution row. Nested: receives the parent
+    step's rendered input and validates it against the child's `inputs:`."""
+
+    def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[dg.Output]:
+        services = getattr(context.resources, SERVICES)
+        given = inputs["call"] if nested else dict(context.op_config or {})
+        if nested and is_skipped_workflow(given):
+            yield dg.Output(given, metadata={"status": "skipped"})
+            return
+        try:
+            validated = spec.validate_inputs(given)
+        except CognitionOSError as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        if not nested:
+            services.start_execution(context, spec, validated)
+        yield dg.Output(validated, metadata={"inputs": preview(validated)})
+
+    return dg.OpDefinition(
+        compute_fn=compute,
+        name=name,
+        ins={"call": dg.In()} if nested else {},
+        outs={RESULT: dg.Out()},
+        config_schema=None if nested else dg.Permissive(),
+        required_resource_keys=set(_RESOURCES),
+        description=f"Validates the inputs of {spec.ref}" + (" (sub-workflow)" if nested else ""),
+        tags={TAG_SOURCE: str(spec.position)},
+    )
+
+
+def step_op(spec: WorkflowSpec, step: StepSpec, *, name: str) -> dg.OpDefinition:
+    """One agent or tool step. Reads its upstream results, runs, hands `{status, output, attempts}` on."""
+
+    def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[dg.Output]:
+        services = getattr(context.resources, SERVICES)
+        path = record_path(context)
+        if is_skipped_workflow(inputs.get(INPUTS_NODE)):
+            yield _emit(StepOutcome("skipped", None, 1))
+            return
+        invocation = StepInvocation(
+            workflow=spec, step=step, step_id=path, run_id=context.run_id,
+            scope=build_scope(context, spec, inputs), attempt=context.retry_number + 1,
+            replay_run_id=replay_source(context),
+        )
+        try:
+            outcome = StepRunner(services.step_services()).execute(invocation)
+        except StepFailed as failed:
+            if failed.retryable:
+                context.log.warning(f"{failed}; attempt {invocation.attempt} of {invocation.max_attempts}")
+                raise
+            raise _fail(context, failed) from failed
+        if outcome.status == "skipped":
+            context.log.info(f"step {path} skipped")
+        yield _emit(outcome)
+
+    retry = step.effective_retry(spec.defaults)
+    policy = None if step.foreach is not None else retry_policy(retry, step.effective_on_failure(spec.defaults))
+    kind = f"{step.kind} `{step.agent or step.tool}`"
+    return dg.OpDefinition(
+        compute_fn=compute,
+        name=name,
+        ins={INPUTS_NODE: dg.In(), **{need: dg.In() for need in step.needs}},
+        outs={RESULT: dg.Out()},
+        required_resource_keys=set(_RESOURCES),
+        description=step.description or f"{kind} step `{step.id}` of {spec.ref} ({step.position})",
+        tags={TAG_SOURCE: str(step.position), "cognitionos/kind": step.kind},
+        retry_policy=policy,
+        code_version=step_code_version(step.model_dump(mode="json", exclude={"position"})),
+    )
+
+
+def call_op(spec: WorkflowSpec, step: StepSpec, *, name: str) -> dg.OpDefinition:
+    """The entry of a sub-workflow step: evaluates `when` and renders the child's inputs."""
+    from cognitionos_dagster.compiler.context import SKIP_MARKER
+
+    def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[dg.Output]:
+        if is_skipped_workflow(inputs.get(INPUTS_NODE)):
+            yield dg.Output({SKIP_MARKER: True})
+            return
+        scope = build_scope(context, spec, inputs)
+        try:
+            if step.when is not None and not render(step.when, scope):
+                yield dg.Output({SKIP_MARKER: True}, metadata={"status": "skipped", "reason": "`when` was false"})
+                return
+            rendered = render(step.input, scope)
+        except CognitionOSError as exc:
+            raise dg.Failure(description=f"step {step.id}: {exc}", allow_retries=False) from exc
+        yield dg.Output(rendered, metadata={"child": str(step.workflow), "inputs": preview(rendered)})
+
+    return dg.OpDefinition(
+        compute_fn=compute,
+        name=name,
+        ins={INPUTS_NODE: dg.In(), **{need: dg.In() for need in step.needs}},
+        outs={RESULT: dg.Out()},
+        description=f"Calls sub-workflow {step.workflow} from step `{step.id}` ({step.position})",
+        tags={TAG_SOURCE: str(step.position), "cognitionos/kind": "workflow"},
+    )
+
+
+def outputs_op(spec: WorkflowSpec, *, name: str, nested: bool) -> dg.OpDefinition:
+    """Renders the declared `outputs:` once every step is done; closes the execution row (top level)
+    or records the parent step (sub-workflow)."""
+
+    def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[dg.Output]:
+        services = getattr(context.resources, SERVICES)
+        if is_skipped_workflow(inputs.get(INPUTS_NODE)):
+            outcome = StepOutcome("skipped", None, 1)
+        else:
+            try:
+                outputs = render(spec.outputs, build_scope(context, spec, inputs))
+            except CognitionOSError as exc:
+                raise dg.Failure(description=f"outputs of {spec.ref}: {exc}", allow_retries=False) from exc
+            outcome = StepOutcome("succeeded", outputs, 1)
+        if nested:
+            parent = parent_path(context)
+            if parent is not None:
+                services.record_step(StepRecord(context.run_id, parent, "workflow", outcome.status,
+                                                output=outcome.output))
+        else:
+            services.finish_execution(context, "success", outcome.output)
+        yield _emit(outcome)
+
+    return dg.OpDefinition(
+        compute_fn=compute,
+        name=name,
+        ins={INPUTS_NODE: dg.In(), **{s.id: dg.In() for s in spec.steps}},
+        outs={RESULT: dg.Out()},
+        required_resource_keys=set(_RESOURCES),
+        description=f"Collects the declared outputs of {spec.ref}",
+    )
+
+
+@dg.failure_hook(required_resource_keys=set(_RESOURCES))
+def mark_execution_failed(context: dg.HookContext) -> None:
+    """A failed step fails the workflow execution row too (the run itself fails in Dagster)."""
+    services = getattr(context.resources, SERVICES)
+    error = str(context.op_exception) if context.op_exception else f"step {context.op.name} failed"
+    services.fail_execution(context.run_id, error)

@@ -1,0 +1,54 @@
+"""Escalations: a step whose failure strategy is `escalate` leaves a row for a person to act on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from cognitionos_dagster.db.connection import Database
+
+
+class EscalationRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def open(
+        self,
+        *,
+        run_id: str,
+        step_id: str,
+        reason: str,
+        error: str | None = None,
+        workflow_id: str | None = None,
+        workflow_version: str | None = None,
+        context: dict[str, Any] | None = None,
+        severity: str = "high",
+    ) -> str:
+        row = self.db.fetch_one(
+            """
+            INSERT INTO escalations (run_id, workflow_id, workflow_version, step_id, reason, error, severity, context)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id
+            """,
+            (run_id, workflow_id, workflow_version, step_id, reason, error, severity, Jsonb(context or {})),
+        )
+        assert row is not None
+        return str(row["id"])
+
+    def for_run(self, run_id: str) -> list[dict[str, Any]]:
+        return self.db.fetch_all("SELECT * FROM escalations WHERE run_id = %s ORDER BY created_at", (run_id,))
+
+    def list_open(self, limit: int = 100) -> list[dict[str, Any]]:
+        return self.db.fetch_all(
+            "SELECT * FROM escalations WHERE status = 'open' ORDER BY created_at DESC LIMIT %s", (limit,)
+        )
+
+    def resolve(self, escalation_id: str, *, by: str) -> bool:
+        return (
+            self.db.execute(
+                "UPDATE escalations SET status = 'resolved', resolved_at = now(), resolved_by = %s "
+                "WHERE id = %s AND status = 'open'",
+                (by, escalation_id),
+            )
+            == 1
+        )

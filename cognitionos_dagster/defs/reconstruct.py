@@ -1,0 +1,24 @@
+"""Rebuilds a compiled job by name in another process (Dagster's re-execution and `execute_job`).
+
+Jobs made by a factory are not `reconstructable()`; `build_reconstructable_job` points Dagster at
+this module-level function instead.
+"""
+
+import dagster as dg
+
+from cognitionos_dagster.settings import load_settings
+
+
+def workflow_job_by_name(job_name: str, specs_dir: str | None = None) -> dg.JobDefinition:
+    from cognitionos_dagster.defs.workflows import workflow_definitions
+
+    settings = load_settings(**({"workflow_specs": specs_dir} if specs_dir else {}))
+    return workflow_definitions(settings).resolve_job_def(job_name)
+
+
+def reconstructable_workflow_job(job_name: str, specs_dir: str | None) -> dg.ReconstructableJob:
+    return dg.build_reconstructable_job(
+        "cognitionos_dagster.defs.reconstruct",
+        "workflow_job_by_name",
+        reconstructable_args=(job_name, specs_dir),
+    )

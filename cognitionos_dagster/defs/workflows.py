@@ -1,0 +1,124 @@
+"""Workflow specs → the code location's jobs, schedules, spec inventory asset and escalation sensor.
+
+Loading never fails the whole location: a bad file (or one whose id+version was registered
+with other content) is left out, logged, named in the `workflow_specs` asset's description and
+failed by its asset check, while every good file still becomes a job.
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from cognitionos_dagster.compiler.catalog import build_catalog
+from cognitionos_dagster.compiler.jobs import compile_workflows
+from cognitionos_dagster.db.repositories.escalations import EscalationRepository
+from cognitionos_dagster.dsl.loader import load_specs
+from cognitionos_dagster.dsl.models import WorkflowSpec
+from cognitionos_dagster.errors import CognitionOSError, DatabaseError, SpecError
+from cognitionos_dagster.integrations.database import DatabaseResource
+from cognitionos_dagster.integrations.steps import WorkflowServicesResource
+from cognitionos_dagster.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedWorkflows:
+    specs: list[WorkflowSpec] = field(default_factory=list)
+    errors: list[SpecError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_workflows(settings: Settings, *, sync_registry: bool = True) -> LoadedWorkflows:
+    """Load every spec, drop the bad ones (keeping their errors), and register the good ones."""
+    result = load_specs([settings.workflow_specs], catalog=build_catalog(settings))
+    loaded = LoadedWorkflows(specs=list(result.specs), errors=list(result.errors))
+    if sync_registry and loaded.specs:
+        _sync(settings, loaded)
+    for error in loaded.errors:
+        log.warning("workflow spec left out: %s", error)
+    return loaded
+
+
+def _sync(settings: Settings, loaded: LoadedWorkflows) -> None:
+    from cognitionos_dagster.db.repositories.workflows import WorkflowRegistry
+
+    try:
+        registry = WorkflowRegistry(DatabaseResource(database_url=settings.database_url).database())
+    except DatabaseError as exc:
+        loaded.warnings.append(f"workflow registry not checked (database unavailable): {exc}")
+        return
+    kept: list[WorkflowSpec] = []
+    for spec in loaded.specs:
+        try:
+            registry.sync(spec)
+            kept.append(spec)
+        except SpecError as exc:
+            loaded.errors.append(exc)
+    refused = {e.file for e in loaded.errors}
+    # A refused version also takes out specs that call it, so nothing runs against a stale child.
+    loaded.specs = [s for s in kept if s.source_path not in refused]
+
+
+def _specs_asset(loaded: LoadedWorkflows) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+    problems = [str(e) for e in loaded.errors] + loaded.warnings
+    description = "The workflow specs this code location compiled."
+    if problems:
+        description += "\n\n**Left out or not checked:**\n\n" + "\n".join(f"- `{p}`" for p in problems)
+
+    @dg.asset(name="workflow_specs", group_name="workflows", description=description)
+    def workflow_specs() -> dg.MaterializeResult:
+        rows = [f"| {s.id} | {s.version} | {s.source_path} | {s.sha256[:12]} |" for s in loaded.specs]
+        table = "| id | version | file | sha256 |\n|---|---|---|---|\n" + "\n".join(rows)
+        return dg.MaterializeResult(
+            metadata={"loaded": len(loaded.specs), "left_out": len(loaded.errors), "specs": dg.MetadataValue.md(table)}
+        )
+
+    @dg.asset_check(asset=workflow_specs, name="all_specs_valid", blocking=False,
+                    description="Fails while any spec file is left out; the metadata lists each error.")
+    def all_specs_valid() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(
+            passed=not loaded.errors,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"errors": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in problems) or "none")},
+        )
+
+    return workflow_specs, all_specs_valid
+
+
+@dg.run_failure_sensor(name="escalation_reporter", description="Reports the escalations a failed workflow run left.")
+def escalation_reporter(context: dg.RunFailureSensorContext, db: DatabaseResource) -> None:
+    run = context.dagster_run
+    if "cognitionos/escalations" not in run.tags:
+        return
+    escalations = EscalationRepository(db.database()).for_run(run.run_id)
+    for esc in escalations:
+        context.log.warning(
+            f"ESCALATION {esc['id']} run {run.run_id} ({esc['workflow_id']}@{esc['workflow_version']}) "
+            f"step {esc['step_id']}: {esc['error']}"
+        )
+    context.instance.add_run_tags(run.run_id, {"cognitionos/escalations_reported": str(len(escalations))})
+
+
+def workflow_definitions(settings: Settings, *, specs: Sequence[WorkflowSpec] | None = None) -> dg.Definitions:
+    loaded = LoadedWorkflows(specs=list(specs)) if specs is not None else _load_or_report(settings)
+    compiled = compile_workflows(loaded.specs)
+    asset, check = _specs_asset(loaded)
+    return dg.Definitions(
+        jobs=compiled.jobs,
+        schedules=compiled.schedules,
+        assets=[asset],
+        asset_checks=[check],
+        sensors=[escalation_reporter],
+        resources={"cognitionos": WorkflowServicesResource(db=DatabaseResource())},
+    )
+
+
+def _load_or_report(settings: Settings) -> LoadedWorkflows:
+    try:
+        return load_workflows(settings)
+    except CognitionOSError as exc:  # e.g. a broken agent definition: report it, keep the location up
+        log.error("workflows not loaded: %s", exc)
+        return LoadedWorkflows(warnings=[f"no workflows loaded: {exc}"])

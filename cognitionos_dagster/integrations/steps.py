@@ -1,0 +1,95 @@
+"""The one resource compiled workflow ops use: agents, tools, memory and the execution records.
+
+Built once per run process from the settings (model endpoint, database, resources folder);
+the pieces are plain domain objects, so the ops stay thin.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from cognitionos_dagster.compiler.services import StepServices
+from cognitionos_dagster.db.repositories.calls import CallRecordRepository
+from cognitionos_dagster.db.repositories.escalations import EscalationRepository
+from cognitionos_dagster.db.repositories.executions import ExecutionRepository, StepRecord
+from cognitionos_dagster.integrations.database import DatabaseResource
+from cognitionos_dagster.settings import load_settings
+
+
+class WorkflowServicesResource(dg.ConfigurableResource):
+    """Agents, tools, memory and records for workflow steps.
+
+    `record_executions: false` runs workflows without writing `workflow_executions` rows
+    (model and tool calls are still recorded, so replay keeps working).
+    """
+
+    db: DatabaseResource
+    record_executions: bool = True
+
+    _services: StepServices | None = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    def step_services(self) -> StepServices:
+        with self._lock:
+            if self._services is None:
+                self._services = self._build()
+            return self._services
+
+    def _build(self) -> StepServices:
+        from cognitionos_dagster.agents.runtime import AgentRuntime
+        from cognitionos_dagster.tools.registry import default_registry
+
+        settings = load_settings()
+        database = self.db.database()
+        memory = _memory_store(database, settings)
+        tools = default_registry()
+        return StepServices(
+            settings=settings,
+            agents=AgentRuntime(settings, db=database, memory=memory, tools=tools),
+            tools=tools,
+            memory=memory,
+            executions=ExecutionRepository(database) if self.record_executions else None,
+            escalations=EscalationRepository(database),
+            recorder=CallRecordRepository(database),
+        )
+
+    # ------------------------------------------------------------------ execution rows
+    def start_execution(self, context: dg.OpExecutionContext, spec: Any, inputs: dict[str, Any]) -> None:
+        executions = self.step_services().executions
+        if executions is None:
+            return
+        run = context.run
+        executions.start(
+            context.run_id, workflow_id=spec.id, workflow_version=spec.version, spec_sha256=spec.sha256,
+            inputs=inputs, parent_run_id=run.parent_run_id, root_run_id=run.root_run_id,
+            deterministic_replay=bool(run.tags.get("cognitionos/replay_of")),
+        )
+
+    def finish_execution(self, context: dg.OpExecutionContext, status: str, outputs: Any) -> None:
+        executions = self.step_services().executions
+        if executions is not None:
+            executions.finish(context.run_id, status=status, outputs=outputs)
+
+    def fail_execution(self, run_id: str, error: str) -> None:
+        executions = self.step_services().executions
+        if executions is not None:
+            executions.finish(run_id, status="failure", error=error)
+
+    def record_step(self, rec: StepRecord) -> None:
+        executions = self.step_services().executions
+        if executions is not None:
+            executions.record_step(rec)
+
+
+def _memory_store(database: Any, settings: Any) -> Any:
+    """The pgvector store when the memory package provides one (agents and memory tools use it)."""
+    try:
+        from cognitionos_dagster.llm.local_embedding import LocalEmbedder
+        from cognitionos_dagster.memory.store import MemoryStore
+    except ImportError:
+        return None
+    return MemoryStore(database, LocalEmbedder(settings.embedding_dim))

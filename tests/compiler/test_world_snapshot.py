@@ -1,0 +1,66 @@
+"""A snapshot of the compiled world from the shipped specs: a change to the graph shows in review."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from cognitionos_dagster.defs.workflows import workflow_definitions
+from cognitionos_dagster.settings import PROJECT_ROOT, load_settings
+
+
+@pytest.fixture
+def shipped_defs(database_url: str) -> dg.Definitions:
+    return workflow_definitions(load_settings(workflow_specs=PROJECT_ROOT / "workflow_specs"))
+
+
+def _nodes(job: dg.JobDefinition) -> list[str]:
+    return sorted(node.name for node in job.graph.nodes)
+
+
+def test_jobs_schedules_and_tags(shipped_defs: dg.Definitions) -> None:
+    repo = shipped_defs.get_repository_def()
+    jobs = sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__"))
+    assert {"deploy_web_app", "deploy_web_app__v1_2_0", "health_check", "health_check__v1_0_0"} <= set(jobs)
+    schedules = {s.name: (s.cron_schedule, s.job_name, s.default_status) for s in repo.schedule_defs}
+    assert schedules["deploy_web_app_schedule"] == ("0 3 * * *", "deploy_web_app", dg.DefaultScheduleStatus.STOPPED)
+
+    deploy = repo.get_job("deploy_web_app__v1_2_0")
+    assert _nodes(deploy) == ["_inputs", "_outputs", "build", "deploy_each", "plan", "review", "rollout", "summary"]
+    assert deploy.tags["team"] == "platform"
+    assert deploy.tags["cognitionos/workflow_id"] == "deploy_web_app"
+    assert deploy.tags["cognitionos/workflow_version"] == "1.2.0"
+    assert len(deploy.tags["cognitionos/spec_sha256"]) == 64
+
+    rollout = deploy.graph.node_named("rollout")
+    assert isinstance(rollout.definition, dg.GraphDefinition)
+    assert sorted(n.name for n in rollout.definition.nodes) == [
+        "_call", "_inputs", "_outputs", "daemon", "database", "model_endpoint", "pgvector", "tool_sandbox"
+    ]
+    plan = deploy.graph.node_named("plan").definition
+    assert isinstance(plan, dg.OpDefinition)
+    assert plan.retry_policy is not None and plan.retry_policy.max_retries == 2
+    assert plan.retry_policy.backoff == dg.Backoff.EXPONENTIAL and plan.retry_policy.jitter == dg.Jitter.PLUS_MINUS
+    source = (PROJECT_ROOT / "workflow_specs" / "deploy_web_app.yaml").read_text().splitlines()
+    plan_line = next(i for i, line in enumerate(source, 1) if line.strip() == "- id: plan")
+    assert plan.tags["cognitionos/source"].endswith(f"deploy_web_app.yaml:{plan_line}:5")
+    assert plan._version and len(plan._version) == 16  # code_version: the step content hash
+    # foreach retries per item inside the op, never by re-running every item
+    assert deploy.graph.node_named("deploy_each").definition.retry_policy is None  # type: ignore[union-attr]
+
+    inputs = deploy.run_config_schema.config_type.fields
+    assert set(inputs) == {"repo_url", "environment", "services", "max_cost_usd"}
+    assert inputs["repo_url"].is_required
+    assert inputs["environment"].default_value == "staging"
+
+
+def test_every_op_of_a_job_depends_on_what_its_expressions_name(shipped_defs: dg.Definitions) -> None:
+    deploy = shipped_defs.resolve_job_def("deploy_web_app")
+    deps = deploy.graph.dependency_structure
+    upstream = {
+        node.name: sorted({o.node_name for o in deps.all_upstream_outputs_from_node(node.name)})
+        for node in deploy.graph.nodes
+    }
+    assert upstream["review"] == ["_inputs", "plan"]
+    assert upstream["summary"] == ["_inputs", "deploy_each", "review"]
+    assert upstream["rollout"] == ["_inputs", "summary"]
