@@ -19,7 +19,7 @@ from jinja2.sandbox import (
 )
 
 DYNAMIC = "*"  # a path component computed at run time (`steps[name]`)
-_PATH_ROOTS = frozenset({"inputs", "steps", "run"})
+PATH_ROOTS = frozenset({"inputs", "steps", "run"})
 _UNSAFE = (
     UNSAFE_FUNCTION_ATTRIBUTES
     | UNSAFE_METHOD_ATTRIBUTES
@@ -37,7 +37,7 @@ _FORBIDDEN = {
     nodes.CallBlock: "{% call %}",
     nodes.Block: "{% block %}",
 }
-_ATTRIBUTE_FILTERS = frozenset({"attr", "map", "selectattr", "rejectattr", "sort", "groupby", "sum", "unique",
+ATTRIBUTE_FILTERS = frozenset({"attr", "map", "selectattr", "rejectattr", "sort", "groupby", "sum", "unique",
                                 "min", "max"})
 
 
@@ -83,17 +83,17 @@ class _Walk:
             self.stored.add(node.name)
             return
         self.loaded.add(node.name)
-        if node.name in _PATH_ROOTS:
+        if node.name in PATH_ROOTS:
             self.paths.add((node.name, *(chain or ()))[:3])
 
     def _problem(self, node: nodes.Node) -> str | None:
         forbidden = next((text for kind, text in _FORBIDDEN.items() if isinstance(node, kind)), None)
         if forbidden:
             return f"{forbidden} is not allowed in expressions"
-        if isinstance(node, nodes.Getattr) and _private(node.attr):
-            return _refused(node.attr)
-        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and _private(node.arg.value):
-            return _refused(node.arg.value)
+        if isinstance(node, nodes.Getattr) and is_private(node.attr):
+            return refusal(node.attr)
+        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and is_private(node.arg.value):
+            return refusal(node.arg.value)
         if isinstance(node, nodes.Filter | nodes.Test):
             return self._filter_problem(node)
         return None
@@ -102,24 +102,18 @@ class _Walk:
         table, what = (self.env.filters, "filter") if isinstance(node, nodes.Filter) else (self.env.tests, "test")
         if node.name not in table:
             return f"unknown {what} `{node.name}`"
-        if node.name in _ATTRIBUTE_FILTERS:
+        if node.name in ATTRIBUTE_FILTERS:
             for arg in [*node.args, *(kw.value for kw in node.kwargs)]:
                 if isinstance(arg, nodes.Const) and isinstance(arg.value, str) and arg.value.startswith("_"):
-                    return _refused(arg.value)
+                    return refusal(arg.value)
         return None
 
 
-def _private(name: object) -> bool:
+def is_private(name: object) -> bool:
     return isinstance(name, str) and (name.startswith("_") or name in _UNSAFE)
 
 
-def private_access(path: tuple[str, ...]) -> str | None:
-    """The refusal for the first private attribute in a dotted path (its root name excluded), if any."""
-    name = next((part for part in path[1:] if _private(part)), None)
-    return None if name is None else _refused(name)
-
-
-def _refused(name: str) -> str:
+def refusal(name: str) -> str:
     return f"access to `{name}` is not allowed (private or internal attribute)"
 
 

@@ -11,7 +11,6 @@ expression keeps its native type.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Any
@@ -19,7 +18,8 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from cognitionos_dagster.dsl.expression_analysis import DYNAMIC, Analysis, analyze_template, private_access
+from cognitionos_dagster.dsl.expression_analysis import DYNAMIC, Analysis, analyze_template
+from cognitionos_dagster.dsl.expression_parser import analyze_fast
 from cognitionos_dagster.errors import CognitionOSError
 
 ROOT_NAMES = ("inputs", "steps", "run")
@@ -27,8 +27,6 @@ FOREACH_NAMES = ("item", "index")
 RUN_KEYS = ("id", "workflow_id", "workflow_version")
 STEP_KEYS = ("output", "status")
 
-_KEYWORDS = frozenset({"and", "or", "not", "in", "is", "if", "else", "true", "false", "none", "True", "False", "None"})
-_SIMPLE = re.compile(r"\{\{-?\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*-?\}\}")
 _UNSET: Any = object()
 
 
@@ -50,38 +48,17 @@ class _Environment(ImmutableSandboxedEnvironment):
 
 
 ENV = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_HIDDEN = frozenset({*ENV.globals, "loop"})
 
 
 def is_expression(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
-def _simple(text: str) -> Analysis | None:
-    """The analysis of a string made only of literal text and dotted-name expressions, else None."""
-    paths: list[tuple[str, ...]] = []
-    for match in _SIMPLE.finditer(text):
-        parts = tuple(match.group(1).split("."))
-        if parts[0] in _KEYWORDS:
-            return None
-        paths.append(parts)
-    literal = _SIMPLE.sub("", text)
-    if not paths or "{{" in literal or "{%" in literal or "{#" in literal:
-        return None
-    refused = next(filter(None, map(private_access, paths)), None)
-    if refused is not None:
-        return Analysis(error=refused)
-    match = _SIMPLE.fullmatch(text.strip())
-    return Analysis(
-        names=frozenset(p[0] for p in paths),
-        paths=frozenset(p[:3] for p in paths),
-        exact=match.group(1) if match else None,
-    )
-
-
 @lru_cache(maxsize=16384)
 def analyze(text: str) -> Analysis:
     """What an expression string reads and whether the sandbox accepts it (cached by text)."""
-    return _simple(text) or analyze_template(ENV, text)
+    return analyze_fast(text, ENV.filters, ENV.tests, _HIDDEN) or analyze_template(ENV, text)
 
 
 def check(

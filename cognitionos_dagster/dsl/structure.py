@@ -8,6 +8,7 @@ Pydantic runs, so the suggestion uses the right set of keys for where the typo s
 from __future__ import annotations
 
 import difflib
+import functools
 import types
 import typing
 from typing import Any, Union, get_args, get_origin
@@ -67,17 +68,25 @@ def _where(path: Path_, data: Any) -> str:
     return "`" + ".".join(map(str, path)) + "`"
 
 
+@functools.cache
+def _fields(model: type[BaseModel]) -> dict[str, tuple[str, type[BaseModel]] | None]:
+    """The keys a user may write for `model`, each with the nested model it holds (if any)."""
+    return {
+        name: _nested(info.annotation) for name, info in model.model_fields.items() if name not in INTERNAL_FIELDS
+    }
+
+
 def unknown_keys(model: type[BaseModel], value: Any, path: Path_, source: Source) -> list[SpecError]:
     """Every key the models do not define, with the closest valid key as the suggestion."""
     if not isinstance(value, dict):
         return []
-    fields = {name: info for name, info in model.model_fields.items() if name not in INTERNAL_FIELDS}
+    fields = _fields(model)
     errors: list[SpecError] = []
     for key, item in value.items():
         if key not in fields:
             errors.append(source.error((*path, key), _unknown_key_message(key, fields, path, source), key=True))
             continue
-        nested = _nested(fields[key].annotation)
+        nested = fields[key]
         if nested is None:
             continue
         kind, inner = nested
