@@ -114,6 +114,9 @@ def _definition(path: Path, prompts_dir: Path) -> AgentDefinition:
         raise source.validation_error(exc, hint=HINT) from exc
     if spec.role != path.stem:
         raise source.error(f"role {spec.role!r} differs from its file name {path.stem!r}", ("role",), hint=HINT)
+    if spec.failure_strategy == "reassign" and spec.reassign_to is None and not spec.fallback_models:
+        raise source.error("failure_strategy reassign needs reassign_to or fallback_models", ("failure_strategy",),
+                           hint=HINT)
     builtin = spec.role in BUILTIN_SCHEMAS
     if builtin:
         if spec.input_schema is not None or spec.output_schema is not None:
@@ -127,9 +130,6 @@ def _definition(path: Path, prompts_dir: Path) -> AgentDefinition:
                                    hint=HINT)
         input_model = _schema_model(source, spec.input_schema, "input_schema", spec.role)  # type: ignore[arg-type]
         output_model = _schema_model(source, spec.output_schema, "output_schema", spec.role)  # type: ignore[arg-type]
-    if spec.failure_strategy == "reassign" and spec.reassign_to is None and not spec.fallback_models:
-        raise source.error("failure_strategy reassign needs reassign_to or fallback_models", ("failure_strategy",),
-                           hint=HINT)
     wanted = "v*.md" if spec.prompt_version == "latest" else f"{spec.prompt_version}.md"
     if not any((prompts_dir / spec.role).glob(wanted)):
         raise source.error(f"no prompt {spec.role}/{spec.prompt_version}.md in {prompts_dir}", ("prompt_version",),

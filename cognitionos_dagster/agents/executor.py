@@ -110,7 +110,7 @@ class AgentExecutor:
         if self.memory is None or not request.memory_namespace or k == 0:
             return []
         payload = {"namespace": request.memory_namespace, "user": request.user or "system",
-                   "query": _query_text(call.input.model_dump()), "k": k}
+                   "query": _query_text(call.input.model_dump(exclude_unset=True)), "k": k}
         ctx = call.call_context()
         if request.replay_run_id:
             recorded = self.client.log.lookup("tool", payload, ctx, "memory retrieval")
