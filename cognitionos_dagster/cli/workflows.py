@@ -31,13 +31,13 @@ def lint(
 
     settings = _settings(specs)
     result = load_specs(paths or [settings.workflow_specs], catalog=build_catalog(settings))
-    errors = list(result.errors)
-    if not no_register and result.specs:
-        errors += _register(settings, result.specs)
+    refused = _register(settings, result.specs) if not no_register and result.specs else []
+    errors = [*result.errors, *refused]
     for error in errors:
         err_console.print(str(error), markup=False, soft_wrap=True)
-    ok = len(result.specs) - len({e.file for e in errors if e.file})
-    console.print(f"{max(ok, 0)} spec(s) valid, {len(errors)} error(s)")
+    refused_files = {e.file for e in refused}
+    valid = [s for s in result.specs if s.source_path not in refused_files]
+    console.print(f"{len(valid)} spec(s) valid, {len(errors)} error(s)")
     if errors:
         raise typer.Exit(1)
 

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 from pydantic import PrivateAttr
 
+from cognitionos_dagster.compiler.names import TAG_REPLAY_OF, TAG_SPEC_SHA256, TAG_WORKFLOW_ID, TAG_WORKFLOW_VERSION
 from cognitionos_dagster.compiler.services import StepServices
 from cognitionos_dagster.db.repositories.calls import CallRecordRepository
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
@@ -57,6 +58,20 @@ class WorkflowServicesResource(dg.ConfigurableResource):
             recorder=CallRecordRepository(database),
         )
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Open the execution row as the run starts. A re-execution from failure skips the `_inputs`
+        op, yet its steps still need their run's row (they reference it)."""
+        run = context.dagster_run
+        executions = self.step_services().executions if run is not None else None
+        if run is None or executions is None or TAG_WORKFLOW_ID not in run.tags:
+            return
+        executions.start(
+            run.run_id, workflow_id=run.tags[TAG_WORKFLOW_ID], workflow_version=run.tags[TAG_WORKFLOW_VERSION],
+            spec_sha256=run.tags.get(TAG_SPEC_SHA256), inputs=dict(run.run_config or {}),
+            parent_run_id=run.parent_run_id, root_run_id=run.root_run_id,
+            deterministic_replay=TAG_REPLAY_OF in run.tags,
+        )
+
     # ------------------------------------------------------------------ execution rows
     def start_execution(self, context: dg.OpExecutionContext, spec: Any, inputs: dict[str, Any]) -> None:
         executions = self.step_services().executions
@@ -66,7 +81,7 @@ class WorkflowServicesResource(dg.ConfigurableResource):
         executions.start(
             context.run_id, workflow_id=spec.id, workflow_version=spec.version, spec_sha256=spec.sha256,
             inputs=inputs, parent_run_id=run.parent_run_id, root_run_id=run.root_run_id,
-            deterministic_replay=bool(run.tags.get("cognitionos/replay_of")),
+            deterministic_replay=TAG_REPLAY_OF in run.tags,
         )
 
     def finish_execution(self, context: dg.OpExecutionContext, status: str, outputs: Any) -> None:

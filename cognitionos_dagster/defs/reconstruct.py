@@ -5,6 +5,7 @@ this module-level function instead.
 """
 
 import dagster as dg
+from dagster._core.definitions.reconstruct import ReconstructableJob
 
 from cognitionos_dagster.settings import load_settings
 
@@ -16,7 +17,7 @@ def workflow_job_by_name(job_name: str, specs_dir: str | None = None) -> dg.JobD
     return workflow_definitions(settings).resolve_job_def(job_name)
 
 
-def reconstructable_workflow_job(job_name: str, specs_dir: str | None) -> dg.ReconstructableJob:
+def reconstructable_workflow_job(job_name: str, specs_dir: str | None) -> ReconstructableJob:
     return dg.build_reconstructable_job(
         "cognitionos_dagster.defs.reconstruct",
         "workflow_job_by_name",

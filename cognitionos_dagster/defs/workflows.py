@@ -13,12 +13,12 @@ import dagster as dg
 
 from cognitionos_dagster.compiler.catalog import build_catalog
 from cognitionos_dagster.compiler.jobs import compile_workflows
+from cognitionos_dagster.compiler.resource import WorkflowServicesResource
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.dsl.loader import load_specs
 from cognitionos_dagster.dsl.models import WorkflowSpec
 from cognitionos_dagster.errors import CognitionOSError, DatabaseError, SpecError
 from cognitionos_dagster.integrations.database import DatabaseResource
-from cognitionos_dagster.integrations.steps import WorkflowServicesResource
 from cognitionos_dagster.settings import Settings
 
 log = logging.getLogger(__name__)

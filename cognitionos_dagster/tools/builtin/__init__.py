@@ -13,4 +13,11 @@ def builtin_tools() -> list[Tool]:
     return [ExecutePythonTool(), HttpRequestTool(), RetrieveMemoryTool(), StoreMemoryTool(), HealthProbeTool()]
 
 
-__all__ = ["ExecutePythonTool", "HealthProbeTool", "HttpRequestTool", "RetrieveMemoryTool", "StoreMemoryTool", "builtin_tools"]
+__all__ = [
+    "ExecutePythonTool",
+    "HealthProbeTool",
+    "HttpRequestTool",
+    "RetrieveMemoryTool",
+    "StoreMemoryTool",
+    "builtin_tools",
+]
