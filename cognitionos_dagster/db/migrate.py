@@ -9,8 +9,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, exc, pool
 
+from cognitionos_dagster.db.connection import unreachable
 from cognitionos_dagster.db.urls import redact, sqlalchemy_url
 from cognitionos_dagster.errors import MigrationError
 
@@ -37,6 +38,8 @@ def current_revision(url: str) -> str | None:
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
+    except exc.OperationalError as error:  # unreachable server, missing database, bad password
+        raise unreachable(url, error.orig or error) from error
     finally:
         engine.dispose()
 
