@@ -76,7 +76,7 @@ def upgrade(revision: str = typer.Argument("head")) -> None:
 @command
 def current() -> None:
     """Print the schema revision and the newest one the code ships."""
-    target = server.resolve(load_settings())
+    target = server.resolve(load_settings(), start=False)  # a question; starts nothing
     console.print(f"current: {migrate.current_revision(target.app_url) or 'none'}  head: {migrate.head_revision()}")
 
 
