@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -57,3 +58,15 @@ def test_status_reports_a_schema_behind_the_code(empty_database_url: str, monkey
 def test_down_with_an_external_server_stops_nothing(database_url: str) -> None:
     assert "external, nothing to stop" in one_line(cognos("db", "down"))
     assert json.loads(cognos("db", "status", "--json").stdout)["revision"] == migrate.head_revision()
+
+
+def test_current_with_the_embedded_server_down_says_so_and_starts_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COGNITIONOS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("COGNITIONOS_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(app, ["db", "current"])
+    assert result.exit_code == 1
+    assert "the embedded PostgreSQL in" in result.output and "is not running" in result.output
+    assert "cognos db up" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "home").exists()

@@ -13,7 +13,8 @@ from alembic.script import ScriptDirectory
 
 from cognitionos_dagster.db import migrate
 from cognitionos_dagster.db.connection import connect
-from cognitionos_dagster.errors import MigrationError
+from cognitionos_dagster.db.urls import with_database
+from cognitionos_dagster.errors import DatabaseError, MigrationError
 
 BASE_TABLES = {
     "users", "workflows", "workflow_executions", "workflow_execution_steps", "agent_metrics",
@@ -181,3 +182,10 @@ def test_a_failure_from_empty_keeps_every_earlier_revision(
     with pytest.raises(MigrationError, match=f"schema left at revision {shipped_head}, was none"):
         migrate.upgrade(empty_database_url)
     assert _tables(empty_database_url) >= BASE_TABLES
+
+
+def test_asking_a_missing_database_for_its_revision_is_a_clear_error(database_url: str) -> None:
+    url = with_database(database_url, "cogtest_never_created")
+    with pytest.raises(DatabaseError, match='database "cogtest_never_created" does not exist') as info:
+        migrate.current_revision(url)
+    assert "COGNITIONOS_DATABASE_URL" in (info.value.hint or "")
