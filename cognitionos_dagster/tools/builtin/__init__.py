@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cognitionos_dagster.tools.base import Tool
+from cognitionos_dagster.tools.builtin.echo import EchoTool
 from cognitionos_dagster.tools.builtin.health import HealthProbeTool
 from cognitionos_dagster.tools.builtin.http_tool import HttpRequestTool
 from cognitionos_dagster.tools.builtin.memory_tools import RetrieveMemoryTool, StoreMemoryTool
@@ -10,10 +11,13 @@ from cognitionos_dagster.tools.builtin.python_tool import ExecutePythonTool
 
 
 def builtin_tools() -> list[Tool]:
-    return [ExecutePythonTool(), HttpRequestTool(), RetrieveMemoryTool(), StoreMemoryTool(), HealthProbeTool()]
+    return [
+        ExecutePythonTool(), HttpRequestTool(), RetrieveMemoryTool(), StoreMemoryTool(), HealthProbeTool(), EchoTool(),
+    ]
 
 
 __all__ = [
+    "EchoTool",
     "ExecutePythonTool",
     "HealthProbeTool",
     "HttpRequestTool",
