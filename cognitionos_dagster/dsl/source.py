@@ -189,7 +189,8 @@ class _Builder:
             if isinstance(key_event, yaml.MappingEndEvent):
                 break
             if not isinstance(key_event, yaml.ScalarEvent):
-                raise self._fail(key_event, "mapping keys must be plain strings")
+                raise self._fail(key_event, "mapping keys must be plain strings; if this is an expression, quote "
+                                 "the whole value: \"{{ ... }}\"")
             key = key_event.value
             value_event = next(events)
             if key == "<<" and key_event.implicit[0] and key_event.tag is None:
