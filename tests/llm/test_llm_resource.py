@@ -35,3 +35,14 @@ def test_nothing_configured_means_offline(monkeypatch) -> None:
     assert runtime.client.offline
     result = runtime.run(AgentRequest(role="summarizer", input={"content": "text"}))
     assert result.offline and result.output["summary"].startswith("[offline]")
+
+
+def test_azure_openai_deployments_are_reached(openai_server, chat_request) -> None:
+    root = openai_server.base_url.removesuffix("/v1")
+    resource = LLMResource(base_url=root, api_key=SECRET, model="my-deployment", azure_api_version="2024-10-21",
+                           max_retries=0)
+    completion = resource.model_client().complete_structured(chat_request())
+    assert completion.model == "my-deployment" and not completion.offline
+    request = openai_server.chat_requests()[0]
+    assert request.path == "/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21"
+    assert request.headers["api-key"] == SECRET

@@ -38,7 +38,7 @@ def test_openai_embedder_asks_for_the_configured_dimension(openai_server) -> Non
     assert vectors.shape == (3, 16) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert np.allclose(embedder.embed(["beta"])[0], vectors[1], atol=1e-6)
-    bodies = [r.json for r in openai_server.requests if r.path.endswith("/embeddings")]
+    bodies = [r.json for r in openai_server.requests if r.route.endswith("/embeddings")]
     assert [b["input"] for b in bodies[:2]] == [["alpha", "beta"], ["gamma"]]
     assert all(b["dimensions"] == 16 for b in bodies)
 

@@ -44,6 +44,11 @@ class RecordedRequest:
     headers: dict[str, str]
     json: Any
 
+    @property
+    def route(self) -> str:
+        """The path without its query string (Azure adds ?api-version=...)."""
+        return self.path.split("?", 1)[0]
+
 
 def chat_reply(content: dict[str, Any] | str, *, model: str = "test-model", prompt_tokens: int = 100,
                completion_tokens: int = 20, delay: float = 0.0) -> Reply:
@@ -92,7 +97,7 @@ def _schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
 def auto_reply(request: RecordedRequest) -> Reply:
     """The default answer: schema-valid chat output, or deterministic embeddings."""
     body = request.json or {}
-    if request.path.endswith("/embeddings"):
+    if request.route.endswith("/embeddings"):
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
         dim = int(body.get("dimensions") or 8)
         data = [{"object": "embedding", "index": i, "embedding": _vector(t, dim)} for i, t in enumerate(texts)]
@@ -144,7 +149,7 @@ class OpenAIServer:
             self.replies.extend(replies)
 
     def chat_requests(self) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+        return [r for r in self.requests if r.route.endswith("/chat/completions")]
 
     def _next(self, request: RecordedRequest) -> Reply:
         with self._lock:
