@@ -20,6 +20,8 @@ class MemoryHit(BaseModel):
     importance: float = 0.5
     created_at: datetime | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    similarity: float | None = None  # cosine similarity before any re-ranking
+    archived: bool = False
 
 
 @runtime_checkable

@@ -1,0 +1,148 @@
+"""`apply_policies`: one lifecycle pass (expire, compress, archive, gc) over one or all namespaces.
+
+A pass syncs the policy files, takes an advisory lock for its scope (a second pass on the
+same scope fails at once with a clear error instead of doing the same work twice), records
+itself in `memory_lifecycle_runs` and commits each step (and each compression chunk)
+separately. If a pass dies half-way, the next pass on that scope marks the dead run as
+interrupted, reports it in `resumed_runs`, and its idempotent steps finish the work.
+A dry run writes nothing at all: it counts what each step would change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, Field
+
+from cognitionos_dagster.db.connection import Database, connect
+from cognitionos_dagster.errors import MemoryStoreError
+from cognitionos_dagster.memory.access import namespace_id
+from cognitionos_dagster.memory.lifecycle_steps import (
+    STEPS,
+    StepReport,
+    count_step,
+    run_compress,
+    run_sql_step,
+    scope_params,
+)
+from cognitionos_dagster.memory.policies import policies_dir, sync_policies
+
+
+class LifecycleReport(BaseModel):
+    """What a pass did (or would do); JSON-able for the CLI, the asset's metadata and workflows."""
+
+    run_id: str | None = None
+    namespace: str | None = None
+    dry_run: bool = False
+    now: datetime
+    steps: list[StepReport] = Field(default_factory=list)
+    resumed_runs: list[str] = Field(default_factory=list)
+    seconds: float = 0.0
+
+    def step(self, name: str) -> StepReport:
+        for s in self.steps:
+            if s.step == name:
+                return s
+        return StepReport(step=name)
+
+    @property
+    def changed(self) -> int:
+        return sum(s.rows for s in self.steps)
+
+
+def _lock_key(namespace: str | None) -> int:
+    digest = hashlib.sha256(f"cognitionos-memory-lifecycle:{namespace or '*'}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def apply_policies(
+    db: Database,
+    *,
+    namespace: str | None = None,
+    dry_run: bool = False,
+    steps: Sequence[str] = STEPS,
+    now: datetime | None = None,
+    policies_directory: Path | None = None,
+    chunk_size: int = 50_000,
+    on_progress: Callable[[str, int], None] | None = None,
+) -> LifecycleReport:
+    """Apply each namespace's lifecycle policy; namespaces without a policy are left alone."""
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown:
+        raise MemoryStoreError(f"unknown lifecycle step(s): {', '.join(unknown)}", hint=f"steps: {', '.join(STEPS)}")
+    if namespace is not None:
+        namespace_id(db, namespace)
+    sync_policies(db, policies_directory or policies_dir())
+    report = LifecycleReport(namespace=namespace, dry_run=dry_run, now=now or datetime.now(UTC))
+    started = datetime.now(UTC)
+    ordered = [s for s in STEPS if s in steps]
+    if dry_run:
+        params = scope_params(namespace, report.now, None)
+        report.steps = [count_step(db, s, params) for s in ordered]
+        report.seconds = round((datetime.now(UTC) - started).total_seconds(), 4)
+        return report
+    with connect(db.url, autocommit=True) as lock_conn:
+        got = lock_conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (_lock_key(namespace),)).fetchone()
+        if not got or not got["ok"]:
+            scope = f"namespace {namespace!r}" if namespace else "all namespaces"
+            raise MemoryStoreError(
+                f"another memory lifecycle pass is already running on {scope}",
+                hint="wait for it to finish (its steps are the same as this one's), then run again if needed",
+            )
+        report.resumed_runs = _close_interrupted(db, namespace)
+        report.run_id = _start_run(db, namespace)
+        params = scope_params(namespace, report.now, report.run_id)
+        try:
+            for step in ordered:
+                if step == "compress":
+                    progress = (lambda n: on_progress("compress", n)) if on_progress else None
+                    result = run_compress(db, params, chunk_size=chunk_size, on_chunk=progress)
+                else:
+                    result = run_sql_step(db, step, params)
+                report.steps.append(result)
+                _step_done(db, report.run_id, step)
+                if on_progress is not None:
+                    on_progress(step, result.rows)
+        except BaseException as exc:
+            _finish_run(db, report, error=f"{type(exc).__name__}: {exc}")
+            raise
+        report.seconds = round((datetime.now(UTC) - started).total_seconds(), 4)
+        _finish_run(db, report)
+    return report
+
+
+def _close_interrupted(db: Database, namespace: str | None) -> list[str]:
+    """Runs of this scope still marked running are dead: we hold the scope's lock."""
+    rows = db.fetch_all(
+        """
+        UPDATE memory_lifecycle_runs SET status = 'failed', finished_at = now(),
+            error = coalesce(error, 'interrupted before it finished; completed by a later pass')
+        WHERE status = 'running' AND dry_run = false AND namespace IS NOT DISTINCT FROM %s
+        RETURNING id::text AS id
+        """,
+        (namespace,),
+    )
+    return [r["id"] for r in rows]
+
+
+def _start_run(db: Database, namespace: str | None) -> str:
+    row = db.fetch_one("INSERT INTO memory_lifecycle_runs (namespace) VALUES (%s) RETURNING id::text AS id",
+                       (namespace,))
+    assert row is not None
+    return str(row["id"])
+
+
+def _step_done(db: Database, run_id: str, step: str) -> None:
+    db.execute("UPDATE memory_lifecycle_runs SET steps_done = array_append(steps_done, %s) WHERE id = %s",
+               (step, run_id))
+
+
+def _finish_run(db: Database, report: LifecycleReport, *, error: str | None = None) -> None:
+    db.execute(
+        "UPDATE memory_lifecycle_runs SET status = %s, finished_at = now(), report = %s, error = %s WHERE id = %s",
+        ("failed" if error else "succeeded", Jsonb(report.model_dump(mode="json")), error, report.run_id),
+    )
