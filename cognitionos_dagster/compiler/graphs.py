@@ -8,13 +8,14 @@ id as its alias; one builder serves a whole compile, so the `<id>` job and the v
 two parents of one child) share the very same definitions.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 import dagster as dg
 from dagster._core.definitions.node_definition import NodeDefinition
 
 from cognitionos_dagster.compiler.names import CALL_NODE, INPUTS_NODE, OUTPUTS_NODE, RESULT, nested_prefix
 from cognitionos_dagster.compiler.ops import call_op, inputs_op, outputs_op, step_op
+from cognitionos_dagster.dsl.expressions import analyze, is_expression
 from cognitionos_dagster.dsl.models import StepSpec, WorkflowRef, WorkflowSpec
 
 Resolver = Callable[[WorkflowRef], WorkflowSpec]
@@ -47,9 +48,11 @@ class GraphBuilder:
 
         for step_id in spec.topological_order():
             step = spec.step(step_id)
-            node = self._cached((spec.job_name, f"{key}:{step_id}"), lambda s=step: self._step_node(spec, s, prefix))
+            wired = nested or step.kind == "workflow" or reads_inputs(step)
+            node = self._cached((spec.job_name, f"{key}:{step_id}"),
+                                lambda s=step, w=wired: self._step_node(spec, s, prefix, w))
             nodes.append(node)
-            deps[dg.NodeInvocation(node.name, alias=step_id)] = _edges(step.needs)
+            deps[dg.NodeInvocation(node.name, alias=step_id)] = _edges(step.needs, with_inputs=wired)
 
         outputs_def = self._cached((spec.job_name, f"{key}:{OUTPUTS_NODE}"),
                                    lambda: outputs_op(spec, name=f"{prefix}{OUTPUTS_NODE}", nested=nested))
@@ -57,9 +60,9 @@ class GraphBuilder:
         deps[dg.NodeInvocation(outputs_def.name, alias=OUTPUTS_NODE)] = _edges(s.id for s in spec.steps)
         return _unique(nodes), deps
 
-    def _step_node(self, spec: WorkflowSpec, step: StepSpec, prefix: str) -> NodeDefinition:
+    def _step_node(self, spec: WorkflowSpec, step: StepSpec, prefix: str, with_inputs: bool) -> NodeDefinition:
         if step.kind != "workflow":
-            return step_op(spec, step, name=f"{prefix}{step.id}")
+            return step_op(spec, step, name=f"{prefix}{step.id}", with_inputs=with_inputs)
         assert step.workflow is not None
         child = self.resolve(step.workflow)
         call = call_op(spec, step, name=f"{prefix}{step.id}__call")
@@ -81,11 +84,28 @@ class GraphBuilder:
         )
 
 
-def _edges(needs: object) -> dict[str, dg.DependencyDefinition]:
-    edges = {INPUTS_NODE: dg.DependencyDefinition(INPUTS_NODE, RESULT)}
-    for need in needs:  # type: ignore[attr-defined]
+def _edges(needs: Iterable[str], *, with_inputs: bool = True) -> dict[str, dg.DependencyDefinition]:
+    edges = {INPUTS_NODE: dg.DependencyDefinition(INPUTS_NODE, RESULT)} if with_inputs else {}
+    for need in needs:
         edges[need] = dg.DependencyDefinition(need, RESULT)
     return edges
+
+
+def reads_inputs(step: StepSpec) -> bool:
+    """Whether any expression of the step (input, when, foreach) reads the workflow's `inputs`."""
+    return any("inputs" in analyze(text).names for text in _expressions((step.input, step.when, step.foreach)))
+
+
+def _expressions(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        if is_expression(value):
+            yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _expressions(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _expressions(item)
 
 
 def _unique(nodes: list[NodeDefinition]) -> list[NodeDefinition]:

@@ -7,7 +7,6 @@ import dagster as dg
 
 from cognitionos_dagster.compiler.graphs import GraphBuilder, Resolver, workflow_graph
 from cognitionos_dagster.compiler.names import TAG_SPEC_SHA256, TAG_WORKFLOW_ID, TAG_WORKFLOW_VERSION
-from cognitionos_dagster.compiler.ops import mark_execution_failed
 from cognitionos_dagster.compiler.run_config import inputs_config_mapping
 from cognitionos_dagster.dsl.models import WorkflowRef, WorkflowSpec
 from cognitionos_dagster.errors import SpecError
@@ -29,7 +28,6 @@ def workflow_job(spec: WorkflowSpec, builder: GraphBuilder, *, name: str | None 
         tags=run_tags(spec),
         metadata={"workflow": spec.ref, "source": spec.source_path, "spec_sha256": spec.sha256},
         executor_def=dg.in_process_executor,
-        hooks={mark_execution_failed},
     )
 
 

@@ -80,6 +80,9 @@ def inputs_op(spec: WorkflowSpec, *, name: str, nested: bool) -> dg.OpDefinition
         try:
             validated = spec.validate_inputs(given)
         except CognitionOSError as exc:
+            if not nested:
+                services.start_execution(context, spec, given)
+            services.fail_execution(context.run_id, str(exc))
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         if not nested:
             services.start_execution(context, spec, validated)
@@ -97,8 +100,11 @@ def inputs_op(spec: WorkflowSpec, *, name: str, nested: bool) -> dg.OpDefinition
     )
 
 
-def step_op(spec: WorkflowSpec, step: StepSpec, *, name: str) -> dg.OpDefinition:
-    """One agent or tool step. Reads its upstream results, runs, hands `{status, output, attempts}` on."""
+def step_op(spec: WorkflowSpec, step: StepSpec, *, name: str, with_inputs: bool) -> dg.OpDefinition:
+    """One agent or tool step. Reads its upstream results, runs, hands `{status, output, attempts}` on.
+
+    `with_inputs` wires the workflow's inputs in; a top-level step whose expressions never read
+    `inputs` goes without (each Dagster input costs two events per step)."""
 
     def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[dg.Output]:
         services = getattr(context.resources, SERVICES)
@@ -117,7 +123,11 @@ def step_op(spec: WorkflowSpec, step: StepSpec, *, name: str) -> dg.OpDefinition
             if failed.retryable:
                 context.log.warning(f"{failed}; attempt {invocation.attempt} of {invocation.max_attempts}")
                 raise
+            services.fail_execution(context.run_id, str(failed))
             raise _fail(context, failed) from failed
+        except CognitionOSError as exc:  # e.g. an expression that fails on this run's values
+            services.fail_execution(context.run_id, f"step {path}: {exc}")
+            raise dg.Failure(description=f"step {path}: {exc}", allow_retries=False) from exc
         if outcome.status == "skipped":
             context.log.info(f"step {path} skipped")
         yield _emit(outcome)
@@ -128,7 +138,7 @@ def step_op(spec: WorkflowSpec, step: StepSpec, *, name: str) -> dg.OpDefinition
     return dg.OpDefinition(
         compute_fn=compute,
         name=name,
-        ins={INPUTS_NODE: dg.In(), **{need: dg.In() for need in step.needs}},
+        ins={**({INPUTS_NODE: dg.In()} if with_inputs else {}), **{need: dg.In() for need in step.needs}},
         outs={RESULT: dg.Out()},
         required_resource_keys=set(_RESOURCES),
         description=step.description or f"{kind} step `{step.id}` of {spec.ref} ({step.position})",
@@ -153,6 +163,7 @@ def call_op(spec: WorkflowSpec, step: StepSpec, *, name: str) -> dg.OpDefinition
                 return
             rendered = render(step.input, scope)
         except CognitionOSError as exc:
+            getattr(context.resources, SERVICES).fail_execution(context.run_id, f"step {step.id}: {exc}")
             raise dg.Failure(description=f"step {step.id}: {exc}", allow_retries=False) from exc
         yield dg.Output(rendered, metadata={"child": str(step.workflow), "inputs": preview(rendered)})
 
@@ -161,6 +172,7 @@ def call_op(spec: WorkflowSpec, step: StepSpec, *, name: str) -> dg.OpDefinition
         name=name,
         ins={INPUTS_NODE: dg.In(), **{need: dg.In() for need in step.needs}},
         outs={RESULT: dg.Out()},
+        required_resource_keys=set(_RESOURCES),
         description=f"Calls sub-workflow {step.workflow} from step `{step.id}` ({step.position})",
         tags={TAG_SOURCE: str(step.position), "cognitionos/kind": "workflow"},
     )
@@ -178,6 +190,7 @@ def outputs_op(spec: WorkflowSpec, *, name: str, nested: bool) -> dg.OpDefinitio
             try:
                 outputs = render(spec.outputs, build_scope(context, spec, inputs))
             except CognitionOSError as exc:
+                services.fail_execution(context.run_id, f"outputs of {spec.ref}: {exc}")
                 raise dg.Failure(description=f"outputs of {spec.ref}: {exc}", allow_retries=False) from exc
             outcome = StepOutcome("succeeded", outputs, 1)
         if nested:
@@ -197,11 +210,3 @@ def outputs_op(spec: WorkflowSpec, *, name: str, nested: bool) -> dg.OpDefinitio
         required_resource_keys=set(_RESOURCES),
         description=f"Collects the declared outputs of {spec.ref}",
     )
-
-
-@dg.failure_hook(required_resource_keys=set(_RESOURCES))
-def mark_execution_failed(context: dg.HookContext) -> None:
-    """A failed step fails the workflow execution row too (the run itself fails in Dagster)."""
-    services = getattr(context.resources, SERVICES)
-    error = str(context.op_exception) if context.op_exception else f"step {context.op.name} failed"
-    services.fail_execution(context.run_id, error)

@@ -193,7 +193,7 @@ class StepSpec(_Model):
         return self.timeout_seconds if self.timeout_seconds is not None else defaults.timeout_seconds
 
     def effective_on_failure(self, defaults: DefaultsSpec) -> OnFailure:
-        return self.on_failure or defaults.on_failure or "fail"
+        return self.on_failure or defaults.on_failure or "retry"
 
 
 class WorkflowSpec(_Model):
