@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from cognitionos_dagster.defs.memory import memory_definitions
 from cognitionos_dagster.defs.platform import platform_health
 from cognitionos_dagster.defs.workflows import workflow_definitions
 from cognitionos_dagster.integrations.database import DatabaseResource
@@ -17,4 +18,4 @@ from cognitionos_dagster.settings import load_settings
 def build_definitions() -> dg.Definitions:
     settings = load_settings()
     platform = dg.Definitions(jobs=[platform_health], resources={"db": DatabaseResource()})
-    return dg.Definitions.merge(platform, workflow_definitions(settings))
+    return dg.Definitions.merge(platform, workflow_definitions(settings), memory_definitions())

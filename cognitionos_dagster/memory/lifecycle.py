@@ -68,9 +68,14 @@ def apply_policies(
     now: datetime | None = None,
     policies_directory: Path | None = None,
     chunk_size: int = 50_000,
+    force_compress: bool = False,
     on_progress: Callable[[str, int], None] | None = None,
 ) -> LifecycleReport:
-    """Apply each namespace's lifecycle policy; namespaces without a policy are left alone."""
+    """Apply each namespace's lifecycle policy; namespaces without a policy are left alone.
+
+    `force_compress` compresses every plain memory in scope at once, whatever its age or
+    policy (the quota sensor's remedy).
+    """
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
         raise MemoryStoreError(f"unknown lifecycle step(s): {', '.join(unknown)}", hint=f"steps: {', '.join(STEPS)}")
@@ -82,7 +87,7 @@ def apply_policies(
     ordered = [s for s in STEPS if s in steps]
     if dry_run:
         params = scope_params(namespace, report.now, None)
-        report.steps = [count_step(db, s, params) for s in ordered]
+        report.steps = [count_step(db, s, params, force=force_compress) for s in ordered]
         report.seconds = round((datetime.now(UTC) - started).total_seconds(), 4)
         return report
     with connect(db.url, autocommit=True) as lock_conn:
@@ -100,7 +105,7 @@ def apply_policies(
             for step in ordered:
                 if step == "compress":
                     progress = (lambda n: on_progress("compress", n)) if on_progress else None
-                    result = run_compress(db, params, chunk_size=chunk_size, on_chunk=progress)
+                    result = run_compress(db, params, chunk_size=chunk_size, force=force_compress, on_chunk=progress)
                 else:
                     result = run_sql_step(db, step, params)
                 report.steps.append(result)

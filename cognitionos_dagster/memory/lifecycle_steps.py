@@ -40,6 +40,11 @@ PREDICATES = {
     " AND (p.min_access_frequency IS NULL OR m.access_count < p.min_access_frequency)",
     "gc": "p.ttl_days IS NOT NULL AND m.expires_at <= %(now)s",
 }
+# Over quota: compress everything still plain now, whatever its age or policy.
+_FORCED_COMPRESS = f"""
+FROM memory_namespaces n LEFT JOIN memory_lifecycle_policies p ON p.id = n.policy_id
+WHERE m.namespace_id = n.id AND (%(ns)s::text IS NULL OR n.name = %(ns)s) AND NOT m.compressed AND {_ALIVE}
+"""
 
 _STORED = "coalesce(octet_length(m.content), 0) + coalesce(octet_length(m.content_compressed), 0)"
 
@@ -95,11 +100,12 @@ def _collect(step: str, rows: list[dict[str, Any]], started: float) -> StepRepor
     return report
 
 
-def count_step(db: Database, step: str, params: dict[str, Any]) -> StepReport:
+def count_step(db: Database, step: str, params: dict[str, Any], *, force: bool = False) -> StepReport:
     started = time.perf_counter()
+    where = _FORCED_COMPRESS if force and step == "compress" else f"{_SCOPE} AND {PREDICATES[step]}"
     sql = f"""
         SELECT n.name AS namespace, count(*) AS rows, coalesce(sum({_STORED}), 0) AS bytes
-        FROM memories m {_SCOPE} AND {PREDICATES[step]} GROUP BY n.name
+        FROM memories m {where} GROUP BY n.name
     """
     return _collect(step, db.fetch_all(sql, params), started)
 
@@ -111,12 +117,18 @@ def run_sql_step(db: Database, step: str, params: dict[str, Any]) -> StepReport:
 
 
 def run_compress(
-    db: Database, params: dict[str, Any], *, chunk_size: int = 50_000, on_chunk: Callable[[int], None] | None = None
+    db: Database,
+    params: dict[str, Any],
+    *,
+    chunk_size: int = 50_000,
+    force: bool = False,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> StepReport:
     """Stream candidates with a server-side cursor; write each compressed chunk in its own transaction."""
     started = time.perf_counter()
     totals: dict[str, list[int]] = {}
-    select = f"SELECT m.id, n.name AS namespace, m.content FROM memories m {_SCOPE} AND {PREDICATES['compress']}"
+    where = _FORCED_COMPRESS if force else f"{_SCOPE} AND {PREDICATES['compress']}"
+    select = f"SELECT m.id, n.name AS namespace, m.content FROM memories m {where}"
     with db.connection() as reader:
         cursor = reader.cursor(name="memory_compress_candidates")
         cursor.itersize = chunk_size

@@ -1,0 +1,31 @@
+"""Agent memory as a Dagster resource: the store and the database it lives in, resolved at launch."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+from cognitionos_dagster.db.connection import Database
+from cognitionos_dagster.integrations.database import DatabaseResource
+from cognitionos_dagster.llm.local_embedding import LocalEmbedder
+from cognitionos_dagster.memory.store import MemoryStore
+from cognitionos_dagster.settings import load_settings
+
+
+class MemoryResource(dg.ConfigurableResource):
+    """Gives ops and assets the memory store (and its database for lifecycle passes).
+
+    `embedding_dim` left empty means COGNITIONOS_EMBEDDING_DIM (default 384); it must match
+    the `memories.embedding` column, or the store says which two dimensions disagree.
+    """
+
+    database: DatabaseResource = Field(default_factory=DatabaseResource)
+    embedding_dim: int | None = None
+    ef_search: int = 64
+
+    def db(self) -> Database:
+        return self.database.database()
+
+    def store(self) -> MemoryStore:
+        dim = self.embedding_dim or load_settings().embedding_dim
+        return MemoryStore(self.db(), LocalEmbedder(dim), ef_search=self.ef_search)
