@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cognitionos_dagster.cli import agents, arch, db, dev, tools, workflows
+from cognitionos_dagster.cli import memory as memory_cli
 
 app = typer.Typer(
     name="cognos",
@@ -13,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(memory_cli.app, name="memory")
 app.command(name="dev")(dev.dev)
 app.command(name="arch")(arch.arch)
 app.command(name="tools")(tools.tools)
