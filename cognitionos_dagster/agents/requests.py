@@ -40,6 +40,10 @@ class AgentResult(BaseModel):
     offline: bool
 
 
+class AgentInputError(AgentError):
+    """The step's input does not fit the role's input schema: the spec must change, retrying cannot help."""
+
+
 class LowConfidence(AgentError):
     """The output was valid but less confident than the role's threshold: counts as a failure.
 

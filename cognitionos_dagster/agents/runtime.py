@@ -11,11 +11,12 @@ from pydantic import ValidationError
 
 from cognitionos_dagster.agents.catalog import DEFAULT_MODEL, AgentCatalog, AgentDefinition, load_agent_catalog
 from cognitionos_dagster.agents.executor import AgentExecutor
+from cognitionos_dagster.agents.input_text import coerce_text_fields
 from cognitionos_dagster.agents.output_text import validation_feedback
 from cognitionos_dagster.agents.prompts import PromptLibrary
-from cognitionos_dagster.agents.requests import AgentRequest, AgentResult, LowConfidence
+from cognitionos_dagster.agents.requests import AgentInputError, AgentRequest, AgentResult, LowConfidence
 from cognitionos_dagster.db.connection import Database
-from cognitionos_dagster.errors import AgentError, ConfigError, PermissionDenied
+from cognitionos_dagster.errors import ConfigError, PermissionDenied
 from cognitionos_dagster.llm.client import ModelClient
 from cognitionos_dagster.memory.interface import MemoryProvider
 from cognitionos_dagster.quality.policies import load_quality_policies
@@ -58,9 +59,9 @@ class AgentRuntime:
 
     def validate_input(self, definition: AgentDefinition, data: dict[str, object]) -> object:
         try:
-            agent_input = definition.input_model.model_validate(data)
+            agent_input = definition.input_model.model_validate(coerce_text_fields(definition.input_model, data))
         except ValidationError as exc:
-            raise AgentError(f"input for role {definition.role!r} is invalid: {validation_feedback(exc)}",
+            raise AgentInputError(f"input for role {definition.role!r} is invalid: {validation_feedback(exc)}",
                              hint=f"match {definition.input_model.__name__} (see `cognos agents --json`)") from exc
         wanted = getattr(agent_input, "tools_allowed", None)
         if wanted:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from cognitionos_dagster.agents.catalog import ReassignTarget
+from cognitionos_dagster.agents.requests import AgentInputError
 from cognitionos_dagster.errors import ConfigError, PermissionDenied, ReplayError, SpecError
 from cognitionos_dagster.llm.retry import BackoffKind, backoff_delay
 
@@ -23,7 +24,9 @@ __all__ = [
 Action = Literal["retry", "skip", "reassign", "escalate", "fail"]
 
 # Retrying cannot fix these: the configuration, the permissions or the recording is wrong.
-PERMANENT_ERRORS: tuple[type[BaseException], ...] = (ConfigError, SpecError, PermissionDenied, ReplayError)
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    ConfigError, SpecError, PermissionDenied, ReplayError, AgentInputError,
+)
 
 
 @dataclass(frozen=True)

@@ -62,30 +62,35 @@ def _sync(settings: Settings, loaded: LoadedWorkflows) -> None:
     loaded.specs = [s for s in kept if s.source_path not in refused]
 
 
-def _specs_asset(loaded: LoadedWorkflows) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+def _specs_asset(loaded: LoadedWorkflows) -> dg.AssetsDefinition:
     problems = [str(e) for e in loaded.errors] + loaded.warnings
     description = "The workflow specs this code location compiled."
     if problems:
         description += "\n\n**Left out or not checked:**\n\n" + "\n".join(f"- `{p}`" for p in problems)
 
-    @dg.asset(name="workflow_specs", group_name="workflows", description=description)
+    @dg.asset(
+        name="workflow_specs",
+        group_name="workflows",
+        description=description,
+        check_specs=[dg.AssetCheckSpec("all_specs_valid", asset="workflow_specs",
+                                       description="Fails while any spec file is left out; lists each error.")],
+    )
     def workflow_specs() -> dg.MaterializeResult:
         rows = [f"| {s.id} | {s.version} | {s.source_path} | {s.sha256[:12]} |" for s in loaded.specs]
         table = "| id | version | file | sha256 |\n|---|---|---|---|\n" + "\n".join(rows)
         return dg.MaterializeResult(
-            metadata={"loaded": len(loaded.specs), "left_out": len(loaded.errors), "specs": dg.MetadataValue.md(table)}
+            metadata={"loaded": len(loaded.specs), "left_out": len(loaded.errors), "specs": dg.MetadataValue.md(table)},
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="all_specs_valid",
+                    passed=not loaded.errors,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={"errors": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in problems) or "none")},
+                )
+            ],
         )
 
-    @dg.asset_check(asset=workflow_specs, name="all_specs_valid", blocking=False,
-                    description="Fails while any spec file is left out; the metadata lists each error.")
-    def all_specs_valid() -> dg.AssetCheckResult:
-        return dg.AssetCheckResult(
-            passed=not loaded.errors,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"errors": dg.MetadataValue.md("\n".join(f"- `{p}`" for p in problems) or "none")},
-        )
-
-    return workflow_specs, all_specs_valid
+    return workflow_specs
 
 
 @dg.run_failure_sensor(name="escalation_reporter", description="Reports the escalations a failed workflow run left.")
@@ -105,12 +110,10 @@ def escalation_reporter(context: dg.RunFailureSensorContext, db: DatabaseResourc
 def workflow_definitions(settings: Settings, *, specs: Sequence[WorkflowSpec] | None = None) -> dg.Definitions:
     loaded = LoadedWorkflows(specs=list(specs)) if specs is not None else _load_or_report(settings)
     compiled = compile_workflows(loaded.specs)
-    asset, check = _specs_asset(loaded)
     return dg.Definitions(
         jobs=compiled.jobs,
         schedules=compiled.schedules,
-        assets=[asset],
-        asset_checks=[check],
+        assets=[_specs_asset(loaded)],
         sensors=[escalation_reporter],
         resources={"cognitionos": WorkflowServicesResource(db=DatabaseResource())},
     )
