@@ -31,6 +31,7 @@ from cognitionos_dagster.db.repositories.executions import StepRecord
 from cognitionos_dagster.dsl.expressions import render
 from cognitionos_dagster.dsl.models import RetrySpec, StepSpec, WorkflowSpec
 from cognitionos_dagster.errors import CognitionOSError
+from cognitionos_dagster.tracing.spans import run_trace, span
 
 SERVICES = "cognitionos"
 _RESOURCES = frozenset({SERVICES})
@@ -118,7 +119,12 @@ def step_op(spec: WorkflowSpec, step: StepSpec, *, name: str, with_inputs: bool)
             replay_run_id=replay_source(context),
         )
         try:
-            outcome = StepRunner(services.step_services()).execute(invocation)
+            with run_trace(context.run_id), span(
+                f"step {path}", **{"cognitionos.run_id": context.run_id, "cognitionos.step_id": path,
+                                   "cognitionos.workflow": spec.ref, "cognitionos.step_kind": step.kind,
+                                   "cognitionos.attempt": invocation.attempt},
+            ):
+                outcome = StepRunner(services.step_services()).execute(invocation)
         except StepFailed as failed:
             if failed.retryable:
                 context.log.warning(f"{failed}; attempt {invocation.attempt} of {invocation.max_attempts}")

@@ -19,6 +19,7 @@ from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.db.repositories.executions import ExecutionRepository, StepRecord
 from cognitionos_dagster.integrations.database import DatabaseResource
 from cognitionos_dagster.settings import load_settings
+from cognitionos_dagster.tracing.spans import ensure_tracing
 
 
 class WorkflowServicesResource(dg.ConfigurableResource):
@@ -45,6 +46,7 @@ class WorkflowServicesResource(dg.ConfigurableResource):
         from cognitionos_dagster.tools.registry import default_registry
 
         settings = load_settings()
+        ensure_tracing(settings)  # OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set; else a no-op
         database = self.db.database()
         memory = _memory_store(database, settings)
         tools = default_registry()

@@ -8,6 +8,7 @@ step retries each item inside the op, because re-running the whole op would redo
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -66,7 +67,7 @@ def run_with_timeout(fn: Any, seconds: float | None) -> Any:
         return fn()
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="step")
     try:
-        return pool.submit(fn).result(timeout=seconds)
+        return pool.submit(contextvars.copy_context().run, fn).result(timeout=seconds)
     except FutureTimeout:
         raise StepTimeout(f"timed out after {seconds:g} s (timeout_seconds)") from None
     finally:
@@ -176,7 +177,9 @@ class StepRunner:
             raise StepFailed(inv.step_id, f"`foreach` must give a list, got {type(items).__name__}")
         workers = max(1, min(inv.step.concurrency or DEFAULT_FOREACH_CONCURRENCY, len(items) or 1))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"foreach-{inv.step.id}") as pool:
-            futures = [pool.submit(self._item, inv, index, item) for index, item in enumerate(items)]
+            # each item runs in a copy of this context, so its spans stay in the run's trace
+            futures = [pool.submit(contextvars.copy_context().run, self._item, inv, index, item)
+                       for index, item in enumerate(items)]
             results = [f.result() for f in futures]
         failed = [(i, r) for i, r in enumerate(results) if isinstance(r, StepFailed)]
         outputs = [None if isinstance(r, StepFailed) else r.output for r in results]

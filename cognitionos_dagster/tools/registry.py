@@ -17,8 +17,7 @@ from cognitionos_dagster.errors import PermissionDenied, ToolError
 from cognitionos_dagster.tools import recording
 from cognitionos_dagster.tools.base import Tool, ToolInput, ToolOutput
 from cognitionos_dagster.tools.context import ToolContext
-
-_tracer = trace.get_tracer("cognitionos.tools")
+from cognitionos_dagster.tracing.spans import span
 
 
 class ToolRegistry:
@@ -58,16 +57,12 @@ class ToolRegistry:
         check_permission(tool, ctx)
         data = validate_input(tool, raw_input)
         request, req_hash = recording.request_of(tool, data.model_dump(mode="json"))
-        with _tracer.start_as_current_span(f"tool {name}") as span:
-            span.set_attribute("cognitionos.tool", name)
-            if ctx.run_id:
-                span.set_attribute("cognitionos.run_id", ctx.run_id)
-            if ctx.step_id:
-                span.set_attribute("cognitionos.step_id", ctx.step_id)
+        with span(f"tool {name}", **{"cognitionos.tool": name, "cognitionos.run_id": ctx.run_id,
+                                     "cognitionos.step_id": ctx.step_id}) as current:
             started = time.perf_counter()
             raised = False
             if ctx.replay_run_id:
-                span.set_attribute("cognitionos.replayed_from", ctx.replay_run_id)
+                current.set_attribute("cognitionos.replayed_from", ctx.replay_run_id)
                 output = recording.replayed(tool, req_hash, ctx)
             else:
                 try:
@@ -75,9 +70,9 @@ class ToolRegistry:
                 except Exception as exc:  # a tool's failure is the step's failure, recorded, never swallowed
                     raised = True
                     output = failed_output(tool, f"{type(exc).__name__}: {exc}")
-            span.set_attribute("cognitionos.tool.success", output.success)
+            current.set_attribute("cognitionos.tool.success", output.success)
             if not output.success:
-                span.set_status(trace.StatusCode.ERROR, output.error or "tool failed")
+                current.set_status(trace.StatusCode.ERROR, output.error or "tool failed")
             recording.record(tool, request, req_hash, output, ctx,
                              latency_ms=(time.perf_counter() - started) * 1000, raised=raised)
         return output

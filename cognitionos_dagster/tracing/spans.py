@@ -86,6 +86,12 @@ def configure_tracing(
         return provider
 
 
+def ensure_tracing(settings: Settings) -> None:
+    """Configure once per process (a run worker builds its services per run; the provider stays)."""
+    if _provider is None:
+        configure_tracing(settings)
+
+
 def reset_tracing() -> None:
     """Back to no-op spans (the global provider, once set, stays; ours is shut down)."""
     global _provider
@@ -99,3 +105,33 @@ def _traces_url(endpoint: str) -> str:
     """OTEL_EXPORTER_OTLP_ENDPOINT names the collector's base; traces go to /v1/traces under it."""
     base = endpoint.rstrip("/")
     return base if base.endswith("/v1/traces") else f"{base}/v1/traces"
+
+
+@contextmanager
+def run_trace(run_id: str) -> Iterator[None]:
+    """Spans opened inside belong to one trace per run whose trace id *is* the run id.
+
+    A Dagster run id is a UUID (128 bits, like a trace id), so a trace can be found from the
+    run page and the run from the trace without any lookup table. Ids that are not UUIDs leave
+    the current context alone.
+    """
+    import hashlib
+    import uuid
+
+    from opentelemetry import context as otel_context
+
+    try:
+        trace_id = uuid.UUID(run_id).int
+    except ValueError:
+        yield
+        return
+    span_id = int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:8], "big") or 1
+    parent = trace.NonRecordingSpan(
+        trace.SpanContext(trace_id=trace_id, span_id=span_id, is_remote=True,
+                          trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED))
+    )
+    token = otel_context.attach(trace.set_span_in_context(parent))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
