@@ -23,10 +23,9 @@ from cognitionos_dagster.memory.compression import compress_text
 
 STEPS = ("expire", "compress", "archive", "gc")
 
-_SCOPE = """
-FROM memory_namespaces n JOIN memory_lifecycle_policies p ON p.id = n.policy_id
-WHERE m.namespace_id = n.id AND (%(ns)s::text IS NULL OR n.name = %(ns)s)
-"""
+_JOIN = "memory_namespaces n JOIN memory_lifecycle_policies p ON p.id = n.policy_id"
+_IN_SCOPE = "m.namespace_id = n.id AND (%(ns)s::text IS NULL OR n.name = %(ns)s)"
+_SCOPE = f"FROM {_JOIN} WHERE {_IN_SCOPE}"  # for UPDATE ... FROM
 _ALIVE = "(m.expires_at IS NULL OR m.expires_at > %(now)s)"
 _DAYS = "make_interval(days => p.{field})"
 
@@ -41,10 +40,15 @@ PREDICATES = {
     "gc": "p.ttl_days IS NOT NULL AND m.expires_at <= %(now)s",
 }
 # Over quota: compress everything still plain now, whatever its age or policy.
-_FORCED_COMPRESS = f"""
-FROM memory_namespaces n LEFT JOIN memory_lifecycle_policies p ON p.id = n.policy_id
-WHERE m.namespace_id = n.id AND (%(ns)s::text IS NULL OR n.name = %(ns)s) AND NOT m.compressed AND {_ALIVE}
-"""
+_FORCED_COMPRESS = (
+    f"FROM memories m, memory_namespaces n WHERE {_IN_SCOPE} AND NOT m.compressed AND {_ALIVE}"
+)
+
+
+def _select_from(step: str, *, force: bool = False) -> str:
+    if force and step == "compress":
+        return _FORCED_COMPRESS
+    return f"FROM memories m, {_JOIN} WHERE {_IN_SCOPE} AND {PREDICATES[step]}"
 
 _STORED = "coalesce(octet_length(m.content), 0) + coalesce(octet_length(m.content_compressed), 0)"
 
@@ -65,8 +69,8 @@ _ACTIONS = {
     """,
     "gc": f"""
         WITH removed AS (
-            DELETE FROM memories m USING memory_namespaces n JOIN memory_lifecycle_policies p ON p.id = n.policy_id
-            WHERE m.namespace_id = n.id AND (%(ns)s::text IS NULL OR n.name = %(ns)s) AND {PREDICATES['gc']}
+            DELETE FROM memories m USING {_JOIN}
+            WHERE {_IN_SCOPE} AND {PREDICATES['gc']}
             RETURNING n.id AS namespace_id, n.name AS namespace, p.name AS policy, {_STORED} AS bytes, m.created_at
         ), audit AS (
             INSERT INTO memory_gc_audit (run_id, namespace_id, namespace, policy, reason, removed_count,
@@ -102,10 +106,9 @@ def _collect(step: str, rows: list[dict[str, Any]], started: float) -> StepRepor
 
 def count_step(db: Database, step: str, params: dict[str, Any], *, force: bool = False) -> StepReport:
     started = time.perf_counter()
-    where = _FORCED_COMPRESS if force and step == "compress" else f"{_SCOPE} AND {PREDICATES[step]}"
     sql = f"""
         SELECT n.name AS namespace, count(*) AS rows, coalesce(sum({_STORED}), 0) AS bytes
-        FROM memories m {where} GROUP BY n.name
+        {_select_from(step, force=force)} GROUP BY n.name
     """
     return _collect(step, db.fetch_all(sql, params), started)
 
@@ -127,8 +130,7 @@ def run_compress(
     """Stream candidates with a server-side cursor; write each compressed chunk in its own transaction."""
     started = time.perf_counter()
     totals: dict[str, list[int]] = {}
-    where = _FORCED_COMPRESS if force else f"{_SCOPE} AND {PREDICATES['compress']}"
-    select = f"SELECT m.id, n.name AS namespace, m.content FROM memories m {where}"
+    select = f"SELECT m.id, n.name AS namespace, m.content {_select_from('compress', force=force)}"
     with db.connection() as reader:
         cursor = reader.cursor(name="memory_compress_candidates")
         cursor.itersize = chunk_size

@@ -76,7 +76,7 @@ class MemoryStore:
         self.embedder = embedder
         self.ef_search = ef_search
         self.batch_size = batch_size
-        self.access_stats = access_stats or AccessStatsBuffer(db)
+        self.access_stats = access_stats if access_stats is not None else AccessStatsBuffer(db)
         self._users: dict[str, str] = {}
         self._namespaces: dict[str, str] = {}
         self._dim_checked = False
