@@ -70,11 +70,35 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 _signal_group(proc, signal.SIGKILL)
                 proc.wait(5)
+        # A group outlives its leader: a code server finishing an RPC waits up to 60 s after
+        # SIGTERM, and a run worker may ignore it. Whatever is left at the deadline is killed.
+        for proc in self.procs.values():
+            while _group_alive(proc) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _group_alive(proc):
+                _signal_group(proc, signal.SIGKILL)
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, sig)
+
+
+def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
+    """Does any process other than a zombie remain in the child's process group?"""
+    try:
+        os.killpg(proc.pid, 0)
+    except ProcessLookupError:
+        return False
+    import psutil  # a dependency of pgserver
+
+    for member in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(member.pid) == proc.pid and member.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, PermissionError):
+            continue
+    return False
 
 
 def run_supervised(
