@@ -32,6 +32,14 @@ RUN = """query($id: ID!) { runOrError(runId: $id) { __typename ... on Run { stat
 RUNS = """{ runsOrError { ... on Runs { results { runId status jobName } } } }"""
 
 
+def _terminate_with_parent() -> None:
+    """Linux: SIGTERM `cognos dev` if pytest itself is killed, so no server outlives the suite."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -49,7 +57,7 @@ class Dev:
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [COGNOS, "dev", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=_terminate_with_parent,
             )
         self.client = httpx.Client(base_url=self.base, timeout=10, trust_env=False)
 
