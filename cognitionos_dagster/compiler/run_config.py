@@ -40,11 +40,15 @@ def inputs_schema(spec: WorkflowSpec) -> dict[str, dg.Field]:
     fields: dict[str, dg.Field] = {}
     for name, ispec in spec.inputs.items():
         kwargs: dict[str, Any] = {"description": ispec.description}
+        config_type = _config_type(spec.job_name, name, ispec)
         if ispec.default is not None:
             kwargs.update(default_value=ispec.default, is_required=False)
-        else:
-            kwargs["is_required"] = bool(ispec.required)
-        fields[name] = dg.Field(_config_type(spec.job_name, name, ispec), **kwargs)
+        elif ispec.required:
+            kwargs["is_required"] = True
+        else:  # optional without default: absent or null both mean null
+            config_type = dg.Noneable(config_type)
+            kwargs["is_required"] = False
+        fields[name] = dg.Field(config_type, **kwargs)
     return fields
 
 

@@ -1,0 +1,88 @@
+"""The shipped workflows run offline from `cognos run`, against the real database and instance."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cognitionos_dagster.cli.main import app
+from cognitionos_dagster.db.connection import Database
+from cognitionos_dagster.settings import PROJECT_ROOT
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def shipped_specs(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("COGNITIONOS_WORKFLOW_SPECS", str(PROJECT_ROOT / "workflow_specs"))
+    monkeypatch.setenv("COGNITIONOS_HOME", str(tmp_path / "home"))
+
+
+def run(*args: str) -> dict:
+    result = runner.invoke(app, ["run", *args, "--json"])
+    report = json.loads(result.stdout)
+    assert (result.exit_code == 0) == (report["status"] == "success")
+    return report
+
+
+def test_lint_accepts_every_shipped_spec() -> None:
+    result = runner.invoke(app, ["lint"])
+    assert result.exit_code == 0, result.stderr
+    assert "0 error(s)" in result.stdout
+
+
+def test_health_check() -> None:
+    report = run("health_check")
+    assert report["status"] == "success"
+    assert report["outputs"]["database"] is True
+    assert report["outputs"]["pgvector"].startswith("pgvector 0.")
+    assert report["outputs"]["sandbox"].startswith("sandbox ok")
+    assert "offline" in report["outputs"]["model"]
+
+
+@pytest.mark.parametrize("environment, reviewed", [("staging", "skipped"), ("prod", "succeeded")])
+def test_deploy_web_app(environment: str, reviewed: str) -> None:
+    report = run("deploy_web_app", "-i", "repo_url=git@example.com:acme/web.git", "-i", f"environment={environment}",
+                 "-i", "services=[web, api, worker]")
+    assert report["status"] == "success", report["steps"]
+    steps = report["steps"]
+    assert steps["review"]["status"] == reviewed
+    assert [steps[f"deploy_each[{i}]"]["status"] for i in range(3)] == ["succeeded"] * 3
+    assert steps["rollout"]["status"] == "succeeded" and steps["rollout.database"]["status"] == "succeeded"
+    assert report["outputs"]["summary"].startswith("[offline]")
+
+
+def test_memory_gc_previews_then_applies(db: Database) -> None:
+    for args in (["memory", "namespace", "create", "scratch", "--owner", "ana", "--policy", "ephemeral"],
+                 ["memory", "add", "--namespace", "scratch", "--user", "ana", "old note"],
+                 ["memory", "add", "--namespace", "scratch", "--user", "ana", "fresh note"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.stdout + result.stderr
+    db.execute("UPDATE memories SET created_at = now() - interval '30 days', expires_at = NULL "
+               "WHERE content = 'old note'")
+
+    preview = run("memory_gc")
+    assert preview["status"] == "success"
+    assert preview["outputs"]["would_change"] >= 1 and preview["outputs"]["changed"] == 0
+    assert preview["steps"]["apply"]["status"] == "skipped"
+    assert db.fetch_one("SELECT count(*) AS n FROM memories")["n"] == 2
+
+    applied = run("memory_gc", "-i", "dry_run=false", "-i", "namespace=scratch")
+    assert applied["status"] == "success"
+    assert applied["outputs"]["changed"] >= 1
+    remaining = [r["content"] for r in db.fetch_all("SELECT content FROM memories")]
+    assert remaining == ["fresh note"]
+
+
+def test_agent_training_grades_every_exercise(db: Database) -> None:
+    report = run("agent_training", "-i", "skill=writing rollback plans")
+    assert report["status"] == "success", report["steps"]
+    exercises = report["outputs"]["exercises"]
+    assert exercises >= 1
+    assert all(report["steps"][f"grade[{i}]"]["status"] == "succeeded" for i in range(exercises))
+    assert 0.0 <= report["outputs"]["mean_quality"] <= 1.0
+    rows = db.fetch_all("SELECT agent_role, confidence, prompt_version FROM workflow_execution_steps "
+                        "WHERE execution_id = %s AND step_id LIKE 'grade[%%'", (report["run_id"],))
+    assert len(rows) == exercises and all(r["agent_role"] == "critic" and r["confidence"] for r in rows)
