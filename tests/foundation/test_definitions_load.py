@@ -18,13 +18,18 @@ class Touched(AssertionError):
     """Raised by the guards below: loading definitions reached outside the process."""
 
 
+ATTEMPTS: list[str] = []  # every refused attempt, even one the code under test caught and swallowed
+
+
 def _refuse(*args: object, **kwargs: object) -> None:
+    ATTEMPTS.append(repr(args or kwargs)[:200])
     raise Touched(f"definitions load reached out: {args or kwargs}")
 
 
 @pytest.fixture
 def sealed(monkeypatch: pytest.MonkeyPatch) -> None:
     """No settings in the environment and every way out (TCP, Unix sockets, libpq, child processes) closed."""
+    ATTEMPTS.clear()
     for name in list(os.environ):
         if name.startswith(("COGNITIONOS_", "OPENAI_", "OTEL_", "DAGSTER_")):
             monkeypatch.delenv(name)
@@ -48,7 +53,10 @@ def test_the_guards_really_refuse(sealed: None) -> None:
 
 
 def test_definitions_load_sealed_and_hold_the_platform_job(sealed: None) -> None:
+    """Nothing may connect, start a server or spawn a process while the location loads — whether
+    or not a database happens to run — and a refused attempt must not be hidden by a try/except."""
     loaded = defs()
+    assert ATTEMPTS == [], "loading definitions tried to reach out:\n" + "\n".join(ATTEMPTS)
     assert isinstance(loaded, dg.Definitions)
     repo = loaded.get_repository_def()
     jobs = {job.name for job in repo.get_all_jobs()}
