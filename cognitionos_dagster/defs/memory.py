@@ -13,7 +13,7 @@ import dagster as dg
 
 from cognitionos_dagster.integrations.memory import MemoryResource
 from cognitionos_dagster.memory.index import INDEX_NAME, index_present
-from cognitionos_dagster.memory.lifecycle import apply_policies
+from cognitionos_dagster.memory.lifecycle import apply_policies, compressible
 from cognitionos_dagster.memory.lifecycle_steps import STEPS
 from cognitionos_dagster.memory.namespaces import NamespaceManager
 from cognitionos_dagster.memory.stats import access_heatmap, namespace_stats
@@ -142,7 +142,7 @@ def _lifecycle_schedule(name: str, cron: str, steps: list[str]) -> dg.ScheduleDe
                  default_status=dg.DefaultScheduleStatus.STOPPED,
                  description=f"Runs the lifecycle steps {', '.join(steps)} on every memory namespace.")
     def _schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-        stamp = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else "now"
+        stamp = context.scheduled_execution_time.isoformat()
         return [
             dg.RunRequest(run_key=f"{name}:{ns}:{stamp}", partition_key=ns, run_config=_run_config(steps))
             for ns in context.instance.get_dynamic_partitions(MEMORY_PARTITIONS.name)
@@ -171,6 +171,7 @@ def memory_namespace_sensor(context: dg.SensorEvaluationContext, memory: MemoryR
            description="Compresses a namespace at once when its stored text passes memory_namespaces.quota_bytes.")
 def memory_quota_sensor(context: dg.SensorEvaluationContext, memory: MemoryResource) -> dg.SensorResult:
     known = set(context.instance.get_dynamic_partitions(MEMORY_PARTITIONS.name))
+    db = memory.db()
     requests = [
         dg.RunRequest(
             run_key=f"quota:{s.namespace}:{s.stored_bytes}",  # one run per over-quota state, not per tick
@@ -178,8 +179,8 @@ def memory_quota_sensor(context: dg.SensorEvaluationContext, memory: MemoryResou
             run_config=_run_config(["compress"], force_compress=True),
             tags={"cognitionos/reason": "over-quota"},
         )
-        for s in namespace_stats(memory.db())
-        if s.over_quota and s.namespace in known and s.total > s.compressed
+        for s in namespace_stats(db)
+        if s.over_quota and s.namespace in known and compressible(db, s.namespace) > 0
     ]
     return dg.SensorResult(run_requests=requests)
 

@@ -120,6 +120,11 @@ def apply_policies(
     return report
 
 
+def compressible(db: Database, namespace: str) -> int:
+    """How many memories a forced compression would compress now (the quota sensor's trigger)."""
+    return count_step(db, "compress", scope_params(namespace, datetime.now(UTC), None), force=True).rows
+
+
 def _close_interrupted(db: Database, namespace: str | None) -> list[str]:
     """Runs of this scope still marked running are dead: we hold the scope's lock."""
     rows = db.fetch_all(

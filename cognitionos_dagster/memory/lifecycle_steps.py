@@ -26,8 +26,13 @@ STEPS = ("expire", "compress", "archive", "gc")
 _JOIN = "memory_namespaces n JOIN memory_lifecycle_policies p ON p.id = n.policy_id"
 _IN_SCOPE = "m.namespace_id = n.id AND (%(ns)s::text IS NULL OR n.name = %(ns)s)"
 _SCOPE = f"FROM {_JOIN} WHERE {_IN_SCOPE}"  # for UPDATE ... FROM
-_ALIVE = "(m.expires_at IS NULL OR m.expires_at > %(now)s)"
 _DAYS = "make_interval(days => p.{field})"
+# Not yet past its own expires_at nor its policy's TTL: compressing or archiving a memory that GC
+# is about to remove is wasted work, and it would make a dry run disagree with the real pass.
+_ALIVE = (
+    "(m.expires_at IS NULL OR m.expires_at > %(now)s)"
+    f" AND (p.ttl_days IS NULL OR m.created_at > %(now)s - {_DAYS.format(field='ttl_days')})"
+)
 
 PREDICATES = {
     "expire": f"p.ttl_days IS NOT NULL AND m.created_at <= %(now)s - {_DAYS.format(field='ttl_days')}"
@@ -37,11 +42,13 @@ PREDICATES = {
     "archive": f"p.archive_after_days IS NOT NULL AND NOT m.archived AND {_ALIVE}"
     f" AND coalesce(m.last_accessed_at, m.created_at) <= %(now)s - {_DAYS.format(field='archive_after_days')}"
     " AND (p.min_access_frequency IS NULL OR m.access_count < p.min_access_frequency)",
-    "gc": "p.ttl_days IS NOT NULL AND m.expires_at <= %(now)s",
+    "gc": "p.ttl_days IS NOT NULL AND (m.expires_at <= %(now)s"
+    f" OR m.created_at <= %(now)s - {_DAYS.format(field='ttl_days')})",
 }
 # Over quota: compress everything still plain now, whatever its age or policy.
 _FORCED_COMPRESS = (
-    f"FROM memories m, memory_namespaces n WHERE {_IN_SCOPE} AND NOT m.compressed AND {_ALIVE}"
+    "FROM memories m, memory_namespaces n LEFT JOIN memory_lifecycle_policies p ON p.id = n.policy_id"
+    f" WHERE {_IN_SCOPE} AND NOT m.compressed AND {_ALIVE}"
 )
 
 

@@ -58,7 +58,7 @@ def load_policy_file(path: Path) -> LifecyclePolicy:
     text = path.read_text()
     try:
         start, lines = _key_lines(text)
-        data: Any = yaml.safe_load(text)
+        data: Any = yaml.safe_load(text) or {}  # an empty file: a policy that does nothing
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise ConfigError(f"{path}:{line}: invalid YAML: {exc.problem}", hint="fix the YAML syntax") from exc

@@ -1,0 +1,64 @@
+"""`cognos memory` through typer's runner against the per-test database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cognitionos_dagster.cli.main import app
+
+runner = CliRunner()
+
+
+def _ok(*args: str) -> str:
+    result = runner.invoke(app, ["memory", *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_namespace_grant_add_search_and_no_access(database_url: str, tmp_path: Path) -> None:
+    _ok("namespace", "create", "ops", "--owner", "alice", "--policy", "standard", "--quota-bytes", "100000")
+    memory_id = _ok("add", "--namespace", "ops", "--user", "alice", "the pager rotates every monday").strip()
+    bulk = tmp_path / "memories.jsonl"
+    bulk.write_text("\n".join(json.dumps({"content": f"runbook step {i}", "importance": 0.7,
+                                          "metadata": {"n": i}}) for i in range(5)) + "\n")
+    assert json.loads(_ok("add", "-n", "ops", "-u", "alice", "--file", str(bulk), "--json")) == {
+        "inserted": 5, "duplicates": 0}
+
+    hits = json.loads(_ok("search", "-n", "ops", "-u", "alice", "when does the pager rotate", "-k", "2", "--json"))
+    assert hits[0]["id"] == memory_id and len(hits) == 2
+
+    denied = runner.invoke(app, ["memory", "search", "-n", "ops", "-u", "bob", "pager"])
+    assert denied.exit_code == 1
+    assert "no access: user 'bob' may not read memory namespace 'ops'" in denied.output
+    assert "pager" not in denied.stdout
+
+    _ok("namespace", "grant", "ops", "bob")
+    assert json.loads(_ok("search", "-n", "ops", "-u", "bob", "pager", "--json"))[0]["id"] == memory_id
+    assert runner.invoke(app, ["memory", "add", "-n", "ops", "-u", "bob", "x"]).exit_code == 1
+    listed = json.loads(_ok("namespace", "list", "--json"))
+    assert listed[0]["grants"] == [{"user": "bob", "can_read": True, "can_write": False}]
+
+    record = json.loads(_ok("inspect", memory_id, "--user", "alice", "--json"))
+    assert record["content"] == "the pager rotates every monday" and record["access_count"] >= 1
+    assert runner.invoke(app, ["memory", "inspect", memory_id, "--user", "carol"]).exit_code == 1
+
+    stats = json.loads(_ok("stats", "--namespace", "ops", "--json"))
+    assert stats[0]["total"] == 6 and stats[0]["policy"] == "standard"
+    dry = json.loads(_ok("gc", "--dry-run", "--json"))
+    assert dry["dry_run"] is True and [s["step"] for s in dry["steps"]] == ["expire", "compress", "archive", "gc"]
+    assert "index present" in _ok("reindex")
+
+
+def test_user_errors_exit_1_with_a_hint(database_url: str, tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["memory", "search", "-n", "nowhere", "-u", "alice", "q"])
+    assert missing.exit_code == 1 and "unknown memory namespace 'nowhere'" in missing.output
+    bad_policy = runner.invoke(app, ["memory", "namespace", "create", "x", "--owner", "a", "--policy", "nope"])
+    assert bad_policy.exit_code == 1 and "unknown lifecycle policy 'nope'" in bad_policy.output
+    _ok("namespace", "create", "x", "--owner", "a")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"content": "fine"}\n{"text": "wrong key"}\n')
+    result = runner.invoke(app, ["memory", "add", "-n", "x", "-u", "a", "--file", str(bad)])
+    assert result.exit_code == 1 and f"{bad}:2: not a memory" in result.output
