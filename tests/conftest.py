@@ -48,6 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in _MODEL_ENV:
         os.environ.pop(name, None)  # the offline model provider; no real endpoints
     os.environ["COGNITIONOS_HOME"] = str(TEST_HOME)
+    os.environ["COLUMNS"] = "200"  # rich reads it once: CLI tables render wide, not folded at 80 columns
     socket.socket.connect = _loopback_only  # type: ignore[method-assign]
     if not hasattr(config, "workerinput"):  # the xdist controller, or a plain run
         _start_server(config)

@@ -52,7 +52,7 @@ def agents(
     mode = "offline provider" if settings.offline else (settings.openai_base_url or "OpenAI")
     table = Table(title=f"CognitionOS agents (models via {mode})", show_lines=True)
     for column in ("role", "model (fallbacks)", "on failure", "confidence ≥", "prompt", "tools", "input"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column == "role")  # a role name never breaks
     for d in described:
         models = d["model"] + (f" ({', '.join(d['fallback_models'])})" if d["fallback_models"] else "")
         strategy = f"{d['failure_strategy']} x{d['max_retries']}"

@@ -13,8 +13,8 @@ from rich.console import Console
 
 from cognitionos_dagster.errors import CognitionOSError
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # piped output keeps whole lines
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_json(payload: Any) -> None:

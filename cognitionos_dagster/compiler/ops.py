@@ -40,12 +40,13 @@ _RESOURCES = frozenset({SERVICES})
 def retry_policy(retry: RetrySpec, on_failure: str) -> dg.RetryPolicy | None:
     if retry.max_attempts <= 1 or on_failure == "fail":
         return None
+    delay = retry.delay_seconds or None  # Dagster allows backoff and jitter only with a delay
     backoff = {"linear": dg.Backoff.LINEAR, "exponential": dg.Backoff.EXPONENTIAL}.get(retry.backoff)
     return dg.RetryPolicy(
         max_retries=retry.max_attempts - 1,
-        delay=retry.delay_seconds or None,
-        backoff=backoff,
-        jitter=dg.Jitter.PLUS_MINUS if retry.jitter else None,
+        delay=delay,
+        backoff=backoff if delay else None,
+        jitter=dg.Jitter.PLUS_MINUS if retry.jitter and delay else None,
     )
 
 

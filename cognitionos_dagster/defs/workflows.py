@@ -43,8 +43,18 @@ def load_workflows(settings: Settings, *, sync_registry: bool = True) -> LoadedW
 
 
 def _sync(settings: Settings, loaded: LoadedWorkflows) -> None:
+    """Check specs against the registry when the platform database is already up.
+
+    Loading never starts a server and never depends on one: with the embedded server stopped,
+    the check is left to `cognos lint` and `cognos run` and the asset says so.
+    """
+    from cognitionos_dagster.db import embedded
     from cognitionos_dagster.db.repositories.workflows import WorkflowRegistry
 
+    if settings.uses_embedded_database and not embedded.status(settings.pg_dir).running:
+        loaded.warnings.append("workflow registry not checked at load: the embedded database is not running "
+                               "(`cognos db up` starts it; `cognos lint` checks the registry too)")
+        return
     try:
         registry = WorkflowRegistry(DatabaseResource(database_url=settings.database_url).database())
     except DatabaseError as exc:

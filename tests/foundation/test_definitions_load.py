@@ -27,12 +27,14 @@ def _refuse(*args: object, **kwargs: object) -> None:
 
 
 @pytest.fixture
-def sealed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No settings in the environment and every way out (TCP, Unix sockets, libpq, child processes) closed."""
+def sealed(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """No settings in the environment but a home where no database runs, and every way out
+    (TCP, Unix sockets, libpq, child processes) closed."""
     ATTEMPTS.clear()
     for name in list(os.environ):
         if name.startswith(("COGNITIONOS_", "OPENAI_", "OTEL_", "DAGSTER_")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("COGNITIONOS_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(socket.socket, "connect", _refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", _refuse)
     monkeypatch.setattr(psycopg.Connection, "connect", classmethod(_refuse))
@@ -53,8 +55,9 @@ def test_the_guards_really_refuse(sealed: None) -> None:
 
 
 def test_definitions_load_sealed_and_hold_the_platform_job(sealed: None) -> None:
-    """Nothing may connect, start a server or spawn a process while the location loads — whether
-    or not a database happens to run — and a refused attempt must not be hidden by a try/except."""
+    """With no database up, nothing may connect, start a server or spawn a process while the location
+    loads, and a refused attempt must not be hidden by a try/except. (With the platform database
+    already up, loading consults the workflow registry there: see tests/compiler.)"""
     loaded = defs()
     assert ATTEMPTS == [], "loading definitions tried to reach out:\n" + "\n".join(ATTEMPTS)
     assert isinstance(loaded, dg.Definitions)
@@ -62,4 +65,7 @@ def test_definitions_load_sealed_and_hold_the_platform_job(sealed: None) -> None
     jobs = {job.name for job in repo.get_all_jobs()}
     assert "platform_health" in jobs
     assert "db" in loaded.resources
+    assert {"deploy_web_app", "health_check", "memory_gc", "agent_training"} <= jobs
+    specs_asset = loaded.get_assets_def("workflow_specs")
+    assert "registry not checked" in specs_asset.descriptions_by_key[dg.AssetKey("workflow_specs")]
     dg.Definitions.validate_loadable(loaded)
