@@ -21,7 +21,7 @@ from cognitionos_dagster.memory.models import RerankWeights, SearchFilters
 
 _COLUMNS = (
     "m.id::text AS id, m.content, m.content_compressed, m.importance, m.created_at, m.metadata, m.archived,"
-    " m.embedding <=> %(q)s AS distance"
+    " m.embedding <=> %(q)b AS distance"
 )
 
 
@@ -39,7 +39,7 @@ def search_sql(filters: SearchFilters, *, include_archived: bool, exact: bool) -
     if filters.created_before is not None:
         where.append("m.created_at < %(before)s")
         params["before"] = filters.created_before
-    order = "(m.embedding <=> %(q)s) + 0" if exact else "m.embedding <=> %(q)s"
+    order = "(m.embedding <=> %(q)b) + 0" if exact else "m.embedding <=> %(q)b"
     sql = f"SELECT {_COLUMNS} FROM memories m WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %(limit)s"
     return sql, params
 

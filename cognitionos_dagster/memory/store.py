@@ -225,9 +225,11 @@ class MemoryStore:
         limit = retrieval.candidate_count(k, weights)
         params: dict[str, Any] = {"q": self._embed([query])[0], "ns": ns_id, "limit": limit}
         with self.db.connection() as conn:
-            access.act_as(conn, uid, ef_search=max(self.ef_search, limit))
             sql, extra = retrieval.search_sql(flt, include_archived=include_archived, exact=False)
-            rows = conn.execute(sql, {**params, **extra}).fetchall()
+            with conn.pipeline():  # role, user and ef_search travel with the query: one round trip
+                access.act_as(conn, uid, ef_search=max(self.ef_search, limit))
+                cursor = conn.execute(sql, {**params, **extra})
+            rows = cursor.fetchall()
             if len(rows) < limit:
                 if not rows:
                     self._require(conn, ns_id, namespace, user, write=False)
