@@ -145,6 +145,20 @@ def test_cognos_dev_runs_a_job_stops_cleanly_and_keeps_runs(fresh_home: Path, tm
             return bool(status == "SUCCESS")
 
         dev.wait_for("the run to succeed", finished, 90)
+
+        # A compiled workflow through the same path as the Launchpad: typed inputs as run config,
+        # the queue, the daemon, a run worker that rebuilds the job from the code location.
+        workflow = {**selector, "jobName": "health_check"}
+        launched = dev.gql(LAUNCH, {"p": {"selector": workflow, "runConfigData": {"require_daemon": True}}})
+        assert launched["launchRun"]["__typename"] == "LaunchRunSuccess", launched
+        run_id_wf = launched["launchRun"]["run"]["runId"]
+
+        def workflow_finished() -> bool:
+            status = dev.gql(RUN, {"id": run_id_wf})["runOrError"]["status"]
+            assert status not in ("FAILURE", "CANCELED"), f"workflow run {status}:\n{dev.tail()}"
+            return bool(status == "SUCCESS")
+
+        dev.wait_for("the workflow run to succeed", workflow_finished, 120)
         _stop_and_check_everything_is_gone(dev, postmaster)
         assert not embedded.status(dev_home / "pg").running
 
