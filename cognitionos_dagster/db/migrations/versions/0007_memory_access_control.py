@@ -12,10 +12,6 @@
   not reference each other (PostgreSQL rejects recursive policies).
 - `memories.content` may be NULL once compressed: the original text then lives, byte for
   byte, in `content_compressed` (zlib); `content_bytes` keeps its original size.
-- The embedding (1.5 kB at 384-d) is stored out of line (STORAGE EXTERNAL, toast_tuple_target
-  1024) and the text stays inline (STORAGE MAIN): heap rows shrink from ~1.8 kB to ~0.3 kB, so
-  set-based lifecycle passes scan and HOT-update small tuples; ANN search reads vectors from
-  the HNSW index, not the heap.
 - `memory_namespaces.policy_id`: one lifecycle policy may serve many namespaces.
 - `memory_lifecycle_runs` and `memory_gc_audit`: which passes ran, and every removal batch.
 
@@ -72,9 +68,6 @@ ALTER TABLE memory_lifecycle_policies
     ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
 
 ALTER TABLE memories ALTER COLUMN content DROP NOT NULL;
-ALTER TABLE memories ALTER COLUMN embedding SET STORAGE EXTERNAL;
-ALTER TABLE memories ALTER COLUMN content SET STORAGE MAIN;
-ALTER TABLE memories SET (toast_tuple_target = 1024);
 ALTER TABLE memories ADD COLUMN content_bytes integer;
 UPDATE memories SET content_bytes = octet_length(content) WHERE content IS NOT NULL;
 ALTER TABLE memories ADD CONSTRAINT memories_content_kept
@@ -215,9 +208,6 @@ def downgrade() -> None:
         ALTER TABLE memories DROP CONSTRAINT memories_content_kept;
         ALTER TABLE memories DROP COLUMN content_bytes;
         ALTER TABLE memories ALTER COLUMN content SET NOT NULL;
-        ALTER TABLE memories ALTER COLUMN content SET STORAGE EXTENDED;
-        ALTER TABLE memories ALTER COLUMN embedding SET STORAGE EXTENDED;
-        ALTER TABLE memories RESET (toast_tuple_target);
         ALTER TABLE memory_lifecycle_policies DROP COLUMN description, DROP COLUMN source_file,
             DROP COLUMN updated_at;
         ALTER TABLE memory_namespaces DROP COLUMN policy_id;
