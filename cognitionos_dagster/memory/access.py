@@ -31,12 +31,20 @@ def act_as(conn: Conn, user_id: str, *, ef_search: int | None = None) -> None:
             " set_config('hnsw.ef_search', %s, true)",
             (APP_ROLE, user_id, str(ef_search or 40)),
         )
-    except (psycopg.errors.InvalidParameterValue, psycopg.errors.InsufficientPrivilege) as exc:
-        raise MemoryStoreError(
-            f"cannot switch to the role {APP_ROLE} that memory access control runs as: {exc}".strip(),
-            hint=f"run `cognos db upgrade` (creates the role), or as a superuser: "
-            f"CREATE ROLE {APP_ROLE} NOLOGIN; GRANT {APP_ROLE} TO <the application's user>",
-        ) from exc
+    except ROLE_ERRORS as exc:
+        raise role_error(exc) from exc
+
+
+ROLE_ERRORS = (psycopg.errors.InvalidParameterValue, psycopg.errors.InsufficientPrivilege)
+
+
+def role_error(exc: Exception) -> MemoryStoreError:
+    """The app role is missing or this login may not use it: say how to fix the database."""
+    return MemoryStoreError(
+        f"cannot act as the role {APP_ROLE} that memory access control runs as: {exc}".strip(),
+        hint=f"run `cognos db upgrade` (creates the role), or as a superuser: "
+        f"CREATE ROLE {APP_ROLE} NOLOGIN; GRANT {APP_ROLE} TO <the application's user>",
+    )
 
 
 def check_name(kind: str, name: str) -> str:

@@ -226,9 +226,12 @@ class MemoryStore:
         params: dict[str, Any] = {"q": self._embed([query])[0], "ns": ns_id, "limit": limit}
         with self.db.connection() as conn:
             sql, extra = retrieval.search_sql(flt, include_archived=include_archived, exact=False)
-            with conn.pipeline():  # role, user and ef_search travel with the query: one round trip
-                access.act_as(conn, uid, ef_search=max(self.ef_search, limit))
-                cursor = conn.execute(sql, {**params, **extra})
+            try:
+                with conn.pipeline():  # role, user and ef_search travel with the query: one round trip
+                    access.act_as(conn, uid, ef_search=max(self.ef_search, limit))
+                    cursor = conn.execute(sql, {**params, **extra})
+            except access.ROLE_ERRORS as exc:
+                raise access.role_error(exc) from exc
             rows = cursor.fetchall()
             if len(rows) < limit:
                 if not rows:

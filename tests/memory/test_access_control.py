@@ -85,3 +85,12 @@ def test_user_identity_does_not_leak_across_pooled_transactions(store: MemorySto
         with store.db.connection() as conn:
             row = conn.execute("SELECT current_user AS u, cognitionos_user() AS acting").fetchone()
             assert row["u"] != "cognitionos_app" and row["acting"] is None
+
+
+def test_missing_app_role_privileges_give_a_fix(store: MemoryStore, alice_memories: list[str], db: Database) -> None:
+    from cognitionos_dagster.errors import MemoryStoreError
+
+    db.execute("REVOKE SELECT ON memories FROM cognitionos_app")
+    with pytest.raises(MemoryStoreError, match="cannot act as the role cognitionos_app") as err:
+        store.search("alice-private", "alice", "secret")
+    assert "cognos db upgrade" in str(err.value)
