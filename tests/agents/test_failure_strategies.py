@@ -7,7 +7,7 @@ import random
 import pytest
 
 from cognitionos_dagster.agents.catalog import ReassignTarget
-from cognitionos_dagster.agents.escalations import record_escalation
+from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.agents.strategies import (
     FailureContext,
     ReassignStrategy,
@@ -79,9 +79,13 @@ def test_skip_escalate_fail_and_unknown_names() -> None:
         strategy_for("skip", delay_seconds=3)
 
 
-def test_escalations_are_recorded(db) -> None:
-    escalation_id = record_escalation(db, run_id="r1", step_id="review", reason="critic failed",
-                                      error="ModelError: down", workflow_id="deploy_web_app", context={"attempts": 3})
+def test_escalations_are_recorded_and_resolved(db) -> None:
+    repo = EscalationRepository(db)
+    escalation_id = repo.open(run_id="r1", step_id="review", reason="critic failed",
+                              error="ModelError: down", workflow_id="deploy_web_app", context={"attempts": 3})
     row = db.fetch_one("SELECT * FROM escalations WHERE id = %s", (escalation_id,))
     assert row is not None and row["status"] == "open" and row["context"] == {"attempts": 3}
     assert (row["run_id"], row["step_id"], row["workflow_id"]) == ("r1", "review", "deploy_web_app")
+    assert [e["id"] for e in repo.list_open()] == [row["id"]]
+    assert repo.resolve(escalation_id, by="ana") and not repo.resolve(escalation_id, by="ana")
+    assert repo.list_open() == [] and repo.for_run("r1")[0]["resolved_by"] == "ana"
