@@ -6,7 +6,6 @@ import hashlib
 import json
 from typing import Any
 
-TAG_PREFIX = "cognitionos/"
 TAG_WORKFLOW_ID = "cognitionos/workflow_id"
 TAG_WORKFLOW_VERSION = "cognitionos/workflow_version"
 TAG_SPEC_SHA256 = "cognitionos/spec_sha256"
@@ -31,8 +30,3 @@ def nested_prefix(job_name: str, *, nested: bool) -> str:
     """Definition-name prefix of a workflow's ops: Dagster wants definition names unique per repository.
     A workflow's ops differ when it runs as a sub-workflow (inputs arrive from the parent step)."""
     return f"{job_name}__sub__" if nested else f"{job_name}__"
-
-
-def step_path(handle: str) -> str:
-    """The record id of a step from its Dagster node handle (`rollout.check_db` for nested steps)."""
-    return handle

@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 
 from cognitionos_dagster.compiler.jobs import make_resolver
-from cognitionos_dagster.compiler.names import OUTPUTS_NODE, TAG_REPLAY_OF, TAG_WORKFLOW_ID, TAG_WORKFLOW_VERSION
+from cognitionos_dagster.compiler.names import TAG_REPLAY_OF, TAG_WORKFLOW_ID, TAG_WORKFLOW_VERSION
 from cognitionos_dagster.db import migrate, server
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.db.repositories.executions import ExecutionRepository
@@ -105,17 +105,8 @@ def report(settings: Settings, instance: dg.DagsterInstance, run_id: str) -> Run
                           "error": error.message.strip() if error else "failed"}
     status = "success" if run.status == dg.DagsterRunStatus.SUCCESS else "failure"
     outputs = (row or {}).get("outputs") or {}
-    if status == "success" and not outputs:
-        outputs = _outputs_from_dagster(instance, run_id)
     return RunReport(run_id, run.tags.get(TAG_WORKFLOW_ID, ""), run.tags.get(TAG_WORKFLOW_VERSION, ""),
                      status, outputs if isinstance(outputs, dict) else {"value": outputs}, steps)
-
-
-def _outputs_from_dagster(instance: dg.DagsterInstance, run_id: str) -> dict[str, Any]:
-    for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_OUTPUT):
-        if event.step_key == OUTPUTS_NODE and event.dagster_event is not None:
-            return {"note": "outputs were not recorded in the database; see the run page"}
-    return {}
 
 
 def parse_inputs(pairs: list[str], input_file: Path | None) -> dict[str, Any]:
