@@ -1,0 +1,125 @@
+"""What the benchmarks share: a PostgreSQL of their own, throw-away databases, timing and a verdict table.
+
+The server is the embedded one under `.cognitionos/bench/pg` (not the tests' server, so a benchmark
+never competes with a test run for its databases); it is stopped at exit when this process started it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from cognitionos_dagster.settings import PROJECT_ROOT
+
+BENCH_HOME = PROJECT_ROOT / ".cognitionos" / "bench"
+_PG_DIR = BENCH_HOME / "pg"
+
+
+def server_url(database: str = "postgres") -> str:
+    """The bench server's URL for `database`; starts the server on first use (and stops it at exit)."""
+    from cognitionos_dagster.db import embedded
+
+    if not embedded.status(_PG_DIR).running:
+        BENCH_HOME.mkdir(parents=True, exist_ok=True)
+        embedded.ensure_running(_PG_DIR)
+        atexit.register(_stop_server)
+    return embedded.status(_PG_DIR).url(database)
+
+
+def _stop_server() -> None:
+    from cognitionos_dagster.db import embedded
+    from cognitionos_dagster.db.connection import close_all_pools
+
+    close_all_pools()
+    embedded.stop(_PG_DIR)
+
+
+@contextmanager
+def temp_database(*, migrated: bool) -> Iterator[str]:
+    """A fresh database on the bench server (migrated to head when asked), dropped afterwards."""
+    from cognitionos_dagster.db import migrate
+    from cognitionos_dagster.db.connection import close_all_pools, connect
+
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    with connect(server_url(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = server_url(name)
+    try:
+        if migrated:
+            migrate.upgrade(url)
+        yield url
+    finally:
+        close_all_pools()
+        with connect(server_url(), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds one call of `fn` takes."""
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Wall and CPU seconds of one call. For single-threaded work CPU time is what wall time would be
+    on an idle machine, so ratios stay meaningful while other processes share the cores."""
+
+    wall: float
+    cpu: float
+
+
+def clocked(fn: Callable[[], object]) -> Clock:
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return Clock(time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def medians(cases: dict[str, Callable[[], object]], runs: int, *, warmup: int = 1) -> dict[str, float]:
+    """Median seconds per case; the cases are interleaved run by run so they see the same machine load."""
+    for _ in range(warmup):
+        for fn in cases.values():
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, fn in cases.items():
+            samples[name].append(timed(fn))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+@dataclass
+class Verdicts:
+    """Each target once, with the figure that decides it; printed last so a reader sees them together."""
+
+    rows: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    def check(self, target: str, ok: bool, figure: str) -> bool:
+        self.rows.append((target, ok, figure))
+        return ok
+
+    def print(self) -> bool:
+        width = max((len(t) for t, _, _ in self.rows), default=10)
+        print("\nTargets")
+        for target, ok, figure in self.rows:
+            print(f"  {'PASS' if ok else 'FAIL'}  {target:<{width}}  {figure}")
+        return all(ok for _, ok, _ in self.rows)
+
+
+def table(title: str, header: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
+    """A plain fixed-width table: first column left-aligned, the figures right-aligned."""
+    cells = [tuple(str(c) for c in header)] + [tuple(_cell(c) for c in row) for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    print(f"\n{title}")
+    for row in cells:
+        first, *rest = row
+        print("  " + first.ljust(widths[0]) + "".join(f"  {c:>{w}}" for c, w in zip(rest, widths[1:], strict=True)))
+
+
+def _cell(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
