@@ -1,20 +1,30 @@
 """What the benchmarks share: a PostgreSQL of their own, throw-away databases, timing and a verdict table.
 
 The server is the embedded one under `.cognitionos/bench/pg` (not the tests' server, so a benchmark
-never competes with a test run for its databases); it is stopped at exit when this process started it.
+never competes with a test run for its databases); a process that started it stops it at exit when no
+other client is connected.
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib.util
+import os
 import statistics
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cognitionos_dagster.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:  # dagster is imported only by the benchmarks that run jobs
+    import dagster as dg
 
 BENCH_HOME = PROJECT_ROOT / ".cognitionos" / "bench"
 _PG_DIR = BENCH_HOME / "pg"
@@ -36,7 +46,17 @@ def _stop_server() -> None:
     from cognitionos_dagster.db.connection import close_all_pools
 
     close_all_pools()
-    embedded.stop(_PG_DIR)
+    # Another benchmark may have found the server running and still use it: stop only an idle server.
+    import psycopg
+
+    try:
+        with psycopg.connect(embedded.status(_PG_DIR).url(), autocommit=True) as conn:
+            row = conn.execute("SELECT count(*) FROM pg_stat_activity "
+                               "WHERE datname IS NOT NULL AND pid <> pg_backend_pid()").fetchone()
+    except Exception:  # stopped by someone else already, or unreachable: nothing to do at exit
+        return
+    if row and row[0] == 0:
+        embedded.stop(_PG_DIR)
 
 
 @contextmanager
@@ -57,6 +77,56 @@ def temp_database(*, migrated: bool) -> Iterator[str]:
         close_all_pools()
         with connect(server_url(), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def postgres_instance() -> Iterator[dg.DagsterInstance]:
+    """A Dagster instance whose runs and events live in a fresh database on the bench server."""
+    import dagster as dg
+
+    from cognitionos_dagster.defs.instance_config import write_instance_config
+
+    with temp_database(migrated=False) as url, tempfile.TemporaryDirectory(dir=BENCH_HOME) as home:
+        write_instance_config(Path(home), url)
+        instance = dg.DagsterInstance.from_config(home)
+        try:
+            yield instance
+        finally:
+            instance.dispose()
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Dagster's console logger echoes every event at DEBUG and a compiled job's config mapping owns its whole
+    run config (no `loggers:` key), so both sides write the echo to /dev/null; events are still stored."""
+    with open(os.devnull, "w") as sink, redirect_stderr(sink):
+        yield
+
+
+@contextmanager
+def delayed_model_server(delay: float) -> Iterator[None]:
+    """The tests' local OpenAI-compatible server (real `openai` client, real HTTP), answering every chat call
+    after `delay` seconds; OPENAI_BASE_URL/OPENAI_API_KEY point at it meanwhile."""
+    path = PROJECT_ROOT / "tests" / "support" / "openai_server.py"
+    module_spec = importlib.util.spec_from_file_location("bench_openai_server", path)
+    assert module_spec and module_spec.loader
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_spec.name] = module
+    module_spec.loader.exec_module(module)
+
+    def slow(request: Any) -> Any:
+        reply = module.auto_reply(request)
+        reply.delay = delay if request.route.endswith("/chat/completions") else 0.0
+        return reply
+
+    saved = {k: os.environ.get(k) for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
+    with module.OpenAIServer(default=slow) as server:
+        os.environ.update(OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY="sk-bench")
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
 
 
 def timed(fn: Callable[[], object]) -> float:
