@@ -8,9 +8,9 @@ other client is connected.
 from __future__ import annotations
 
 import atexit
-import importlib.util
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cognitionos_dagster.settings import PROJECT_ROOT
 
@@ -103,30 +103,44 @@ def quiet() -> Iterator[None]:
         yield
 
 
+_MODEL_SERVER = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("bench_openai_server", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = module
+spec.loader.exec_module(module)
+delay = float(sys.argv[2])
+
+def slow(request):
+    reply = module.auto_reply(request)
+    reply.delay = delay if request.route.endswith("/chat/completions") else 0.0
+    return reply
+
+server = module.OpenAIServer(default=slow).start()
+print(server.base_url, flush=True)
+sys.stdin.read()  # until the benchmark closes our stdin
+"""
+
+
 @contextmanager
 def delayed_model_server(delay: float) -> Iterator[None]:
-    """The tests' local OpenAI-compatible server (real `openai` client, real HTTP), answering every chat call
-    after `delay` seconds; OPENAI_BASE_URL/OPENAI_API_KEY point at it meanwhile."""
+    """The tests' local OpenAI-compatible server (the real `openai` client over real HTTP) answering every chat
+    call after `delay` seconds, in its own process as a real endpoint would be (in-process, its JSON work
+    would compete for the benchmark's GIL); OPENAI_BASE_URL/OPENAI_API_KEY point at it meanwhile."""
     path = PROJECT_ROOT / "tests" / "support" / "openai_server.py"
-    module_spec = importlib.util.spec_from_file_location("bench_openai_server", path)
-    assert module_spec and module_spec.loader
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[module_spec.name] = module
-    module_spec.loader.exec_module(module)
-
-    def slow(request: Any) -> Any:
-        reply = module.auto_reply(request)
-        reply.delay = delay if request.route.endswith("/chat/completions") else 0.0
-        return reply
-
+    proc = subprocess.Popen([sys.executable, "-c", _MODEL_SERVER, str(path), str(delay)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     saved = {k: os.environ.get(k) for k in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
-    with module.OpenAIServer(default=slow) as server:
-        os.environ.update(OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY="sk-bench")
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    try:
+        assert proc.stdout is not None
+        os.environ.update(OPENAI_BASE_URL=proc.stdout.readline().strip(), OPENAI_API_KEY="sk-bench")
+        yield
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=10)
 
 
 def timed(fn: Callable[[], object]) -> float:

@@ -311,7 +311,7 @@ def bench_foreach(items: int, verdicts: Verdicts) -> None:
 # ------------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: 200 specs, N=50, foreach of 32 items")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 200 specs, N=50, foreach of 24 items")
     parser.add_argument("--only", default="parse,compile,chain,foreach", help="comma-separated stages to run")
     args = parser.parse_args(argv)
     stages = set(args.only.split(","))
@@ -321,12 +321,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["COGNITIONOS_DATABASE_URL"] = app_url  # what the compiled jobs' resource connects to
         specs = bench_parse(200 if args.quick else 1000, verdicts) if stages & {"parse", "compile"} else []
         if "compile" in stages:
-            bench_compile(specs, 2 if args.quick else 3, verdicts)
+            bench_compile(specs, 1 if args.quick else 3, verdicts)
         del specs
         if "chain" in stages:
-            bench_chain([50] if args.quick else [50, 200], 3 if args.quick else 5, verdicts)
+            bench_chain([50] if args.quick else [50, 200], 2 if args.quick else 5, verdicts)
         if "foreach" in stages:
-            bench_foreach(32 if args.quick else 100, verdicts)
+            bench_foreach(24 if args.quick else 100, verdicts)
     return 0 if verdicts.print() else 1
 
 
