@@ -15,7 +15,7 @@ from dagster._core.definitions.node_definition import NodeDefinition
 
 from cognitionos_dagster.compiler.names import CALL_NODE, INPUTS_NODE, OUTPUTS_NODE, RESULT, nested_prefix
 from cognitionos_dagster.compiler.ops import call_op, inputs_op, outputs_op, step_op
-from cognitionos_dagster.dsl.expressions import analyze, is_expression
+from cognitionos_dagster.dsl.expressions import analyze, is_expression, referenced_steps
 from cognitionos_dagster.dsl.models import StepSpec, WorkflowRef, WorkflowSpec
 
 Resolver = Callable[[WorkflowRef], WorkflowSpec]
@@ -55,9 +55,10 @@ class GraphBuilder:
             deps[dg.NodeInvocation(node.name, alias=step_id)] = _edges(step.needs, with_inputs=wired)
 
         outputs_def = self._cached((spec.job_name, f"{key}:{OUTPUTS_NODE}"),
-                                   lambda: outputs_op(spec, name=f"{prefix}{OUTPUTS_NODE}", nested=nested))
+                                   lambda: outputs_op(spec, name=f"{prefix}{OUTPUTS_NODE}", nested=nested,
+                                                     needs=outputs_needs(spec)))
         nodes.append(outputs_def)
-        deps[dg.NodeInvocation(outputs_def.name, alias=OUTPUTS_NODE)] = _edges(s.id for s in spec.steps)
+        deps[dg.NodeInvocation(outputs_def.name, alias=OUTPUTS_NODE)] = _edges(outputs_needs(spec))
         return _unique(nodes), deps
 
     def _step_node(self, spec: WorkflowSpec, step: StepSpec, prefix: str, with_inputs: bool) -> NodeDefinition:
@@ -89,6 +90,15 @@ def _edges(needs: Iterable[str], *, with_inputs: bool = True) -> dict[str, dg.De
     for need in needs:
         edges[need] = dg.DependencyDefinition(need, RESULT)
     return edges
+
+
+def outputs_needs(spec: WorkflowSpec) -> list[str]:
+    """What `_outputs` waits for: the steps its expressions read and every sink step (one nothing
+    depends on). Every step is upstream of a sink, so `_outputs` still runs last, while the run
+    loads only these results (each Dagster input costs two events)."""
+    needed = {s.id for s in spec.steps} - {n for s in spec.steps for n in s.needs}
+    needed |= referenced_steps(spec.outputs)
+    return [s.id for s in spec.steps if s.id in needed]
 
 
 def reads_inputs(step: StepSpec) -> bool:

@@ -17,11 +17,11 @@ def run_tags(spec: WorkflowSpec) -> dict[str, str]:
     return {**spec.tags, TAG_WORKFLOW_ID: spec.id, TAG_WORKFLOW_VERSION: spec.version, TAG_SPEC_SHA256: spec.sha256}
 
 
-def workflow_job(spec: WorkflowSpec, builder: GraphBuilder, *, name: str | None = None) -> dg.JobDefinition:
+def workflow_job(spec: WorkflowSpec, graph: dg.GraphDefinition, *, name: str | None = None) -> dg.JobDefinition:
     """One job. In-process executor: agent work is I/O-bound and a process per step costs ~1 s here;
     parallelism comes from `foreach` threads (and from running many jobs at once)."""
     name = name or spec.job_name
-    return workflow_graph(builder, spec, name=name).to_job(
+    return graph.to_job(
         name=name,
         description=(spec.description or spec.name or spec.id) + f" — {spec.ref} from {spec.source_path}",
         config=inputs_config_mapping(spec),
@@ -62,10 +62,11 @@ def compile_workflows(specs: Sequence[WorkflowSpec]) -> CompiledWorkflows:
     builder = GraphBuilder(make_resolver(specs))
     out = CompiledWorkflows()
     newest = newest_by_id(specs)
+    graphs = {spec.job_name: workflow_graph(builder, spec) for spec in specs}  # one graph, two jobs for the newest
     for spec in sorted(specs, key=lambda s: (s.id, s.version_tuple)):
-        out.jobs.append(workflow_job(spec, builder))
+        out.jobs.append(workflow_job(spec, graphs[spec.job_name]))
     for spec in newest.values():
-        job = workflow_job(spec, builder, name=spec.id)
+        job = workflow_job(spec, graphs[spec.job_name], name=spec.id)
         out.jobs.append(job)
         if spec.schedule:
             out.schedules.append(

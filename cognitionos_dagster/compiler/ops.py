@@ -185,7 +185,7 @@ def call_op(spec: WorkflowSpec, step: StepSpec, *, name: str) -> dg.OpDefinition
     )
 
 
-def outputs_op(spec: WorkflowSpec, *, name: str, nested: bool) -> dg.OpDefinition:
+def outputs_op(spec: WorkflowSpec, *, name: str, nested: bool, needs: list[str]) -> dg.OpDefinition:
     """Renders the declared `outputs:` once every step is done; closes the execution row (top level)
     or records the parent step (sub-workflow)."""
 
@@ -212,7 +212,7 @@ def outputs_op(spec: WorkflowSpec, *, name: str, nested: bool) -> dg.OpDefinitio
     return dg.OpDefinition(
         compute_fn=compute,
         name=name,
-        ins={INPUTS_NODE: dg.In(), **{s.id: dg.In() for s in spec.steps}},
+        ins={INPUTS_NODE: dg.In(), **{step_id: dg.In() for step_id in needs}},
         outs={RESULT: dg.Out()},
         required_resource_keys=set(_RESOURCES),
         description=f"Collects the declared outputs of {spec.ref}",
