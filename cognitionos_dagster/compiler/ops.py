@@ -135,6 +135,9 @@ def step_op(spec: WorkflowSpec, step: StepSpec, *, name: str, with_inputs: bool)
         except CognitionOSError as exc:  # e.g. an expression that fails on this run's values
             services.fail_execution(context.run_id, f"step {path}: {exc}")
             raise dg.Failure(description=f"step {path}: {exc}", allow_retries=False) from exc
+        except Exception as exc:  # a bug: the execution row must not stay `running`; Dagster shows the trace
+            services.fail_execution(context.run_id, f"step {path}: {type(exc).__name__}: {exc}")
+            raise
         if outcome.status == "skipped":
             context.log.info(f"step {path} skipped")
         yield _emit(outcome)

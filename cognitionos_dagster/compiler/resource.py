@@ -14,6 +14,7 @@ from pydantic import PrivateAttr
 
 from cognitionos_dagster.compiler.names import TAG_REPLAY_OF, TAG_SPEC_SHA256, TAG_WORKFLOW_ID, TAG_WORKFLOW_VERSION
 from cognitionos_dagster.compiler.services import StepServices
+from cognitionos_dagster.compiler.step_records import BufferedExecutions
 from cognitionos_dagster.db.repositories.calls import CallRecordRepository
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.db.repositories.executions import ExecutionRepository, StepRecord
@@ -55,7 +56,7 @@ class WorkflowServicesResource(dg.ConfigurableResource):
             agents=AgentRuntime(settings, db=database, memory=memory, tools=tools),
             tools=tools,
             memory=memory,
-            executions=ExecutionRepository(database) if self.record_executions else None,
+            executions=BufferedExecutions(ExecutionRepository(database)) if self.record_executions else None,
             escalations=EscalationRepository(database),
             recorder=CallRecordRepository(database),
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from cognitionos_dagster.compiler.step_records import BufferedExecutions
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.db.repositories.executions import ExecutionRepository
 
@@ -27,6 +28,6 @@ class StepServices:
     agents: AgentRunner
     tools: ToolRunner
     memory: Any | None = None
-    executions: ExecutionRepository | None = None
+    executions: ExecutionRepository | BufferedExecutions | None = None
     escalations: EscalationRepository | None = None
     recorder: Any | None = None

@@ -36,7 +36,7 @@ def _configure(conn: psycopg.Connection) -> None:
 class Database:
     """A PostgreSQL database reached through a shared pool."""
 
-    def __init__(self, url: str, *, max_size: int = 8) -> None:
+    def __init__(self, url: str, *, max_size: int = 20) -> None:  # a foreach of 16 items plus the op itself
         self.url = libpq_url(url)
         self._max_size = max_size
 

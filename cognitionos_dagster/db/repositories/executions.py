@@ -60,6 +60,15 @@ _UPSERT_STEP = f"""
 """
 
 
+def _step_params(rec: StepRecord) -> tuple[Any, ...]:
+    return (
+        rec.run_id, rec.step_id, rec.step_type, rec.status, rec.started_at, rec.completed_at,
+        _json(rec.input), _json(rec.output), rec.error, rec.agent_role, rec.model, rec.prompt_version,
+        rec.input_tokens, rec.output_tokens, rec.cost_usd, rec.latency_ms, rec.confidence,
+        rec.quality_score, rec.attempts, max(0, rec.attempts - 1),
+    )
+
+
 class ExecutionRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -100,15 +109,14 @@ class ExecutionRepository:
         )
 
     def record_step(self, rec: StepRecord) -> None:
-        self.db.execute(
-            _UPSERT_STEP,
-            (
-                rec.run_id, rec.step_id, rec.step_type, rec.status, rec.started_at, rec.completed_at,
-                _json(rec.input), _json(rec.output), rec.error, rec.agent_role, rec.model, rec.prompt_version,
-                rec.input_tokens, rec.output_tokens, rec.cost_usd, rec.latency_ms, rec.confidence,
-                rec.quality_score, rec.attempts, max(0, rec.attempts - 1),
-            ),
-        )
+        self.record_steps([rec])
+
+    def record_steps(self, records: list[StepRecord]) -> None:
+        """Upsert in order (a step's `running` row before its final one), in one transaction."""
+        if not records:
+            return
+        with self.db.connection() as conn, conn.cursor() as cur:
+            cur.executemany(_UPSERT_STEP, [_step_params(rec) for rec in records])
 
     def get(self, run_id: str) -> dict[str, Any] | None:
         return self.db.fetch_one("SELECT * FROM workflow_executions WHERE run_id = %s", (run_id,))
