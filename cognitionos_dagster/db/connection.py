@@ -78,16 +78,27 @@ class Database:
         except psycopg.OperationalError as exc:
             raise unreachable(self.url, exc) from exc
 
-    def fetch_all(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+    @contextmanager
+    def _single_statement(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        """Autocommit for one statement: it is atomic on its own, and psycopg's implicit BEGIN and the
+        COMMIT would triple the round trips (1.05 ms instead of 0.32 ms per write, measured here)."""
         with self.connection() as conn:
+            conn.autocommit = True
+            try:
+                yield conn
+            finally:
+                conn.autocommit = False
+
+    def fetch_all(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        with self._single_statement() as conn:
             return conn.execute(sql, params).fetchall()
 
     def fetch_one(self, sql: str, params: Any = None) -> dict[str, Any] | None:
-        with self.connection() as conn:
+        with self._single_statement() as conn:
             return conn.execute(sql, params).fetchone()
 
     def execute(self, sql: str, params: Any = None) -> int:
-        with self.connection() as conn:
+        with self._single_statement() as conn:
             return conn.execute(sql, params).rowcount
 
 
