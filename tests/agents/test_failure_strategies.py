@@ -7,7 +7,6 @@ import random
 import pytest
 
 from cognitionos_dagster.agents.catalog import ReassignTarget
-from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.agents.strategies import (
     FailureContext,
     ReassignStrategy,
@@ -15,6 +14,7 @@ from cognitionos_dagster.agents.strategies import (
     backoff_delay,
     strategy_for,
 )
+from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.errors import AgentError, ConfigError, GateFailed, ModelError, PermissionDenied
 
 

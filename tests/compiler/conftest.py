@@ -63,7 +63,7 @@ def flaky_server(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-de
         state = {"left": failures}
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 code = 500 if state["left"] > 0 else 200
                 state["left"] -= 1
                 body = b'{"ok": true}' if code == 200 else b"broken"

@@ -96,7 +96,7 @@ steps:
     assert spec.step("a").effective_retry(spec.defaults) == RetrySpec(max_attempts=2, backoff="linear",
                                                                        delay_seconds=5)
     assert spec.step("b").effective_retry(spec.defaults).max_attempts == 4
-    assert spec.step("a").effective_on_failure(spec.defaults) == "retry"  # the default: retry while `retry` allows, then fail
+    assert spec.step("a").effective_on_failure(spec.defaults) == "retry"
 
 
 def test_anchors_under_x_keys_and_merge_keys_are_understood() -> None:
