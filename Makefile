@@ -28,6 +28,8 @@ run: install
 	$(BIN)/cognos dev
 
 test: install
+	$(BIN)/ruff check cognitionos_dagster tests bench
+	$(BIN)/cognos arch
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
