@@ -22,9 +22,14 @@ def prepare_instance(settings_overrides: dict[str, object] | None = None) -> tup
     """Start/reuse the database, migrate it, write dagster.yaml. Returns (DAGSTER_HOME, started_pg)."""
     settings = load_settings(**(settings_overrides or {}))
     was_running = settings.uses_embedded_database and embedded.status(settings.pg_dir).running
-    target = server.prepare(settings)
-    migrate.upgrade(target.app_url, embedding_dim=settings.embedding_dim)
-    write_instance_config(settings.dagster_home, target.dagster_url)
+    try:
+        target = server.prepare(settings)
+        migrate.upgrade(target.app_url, embedding_dim=settings.embedding_dim)
+        write_instance_config(settings.dagster_home, target.dagster_url)
+    except BaseException:
+        if settings.uses_embedded_database and not was_running:  # leave nothing running that we started
+            embedded.stop(settings.pg_dir)
+        raise
     console.print(
         f"PostgreSQL {'embedded' if target.embedded else 'external'}: {redact(target.app_url)}; "
         f"Dagster storage: {redact(target.dagster_url)}"

@@ -70,3 +70,29 @@ def test_current_with_the_embedded_server_down_says_so_and_starts_nothing(
     assert "the embedded PostgreSQL in" in result.output and "is not running" in result.output
     assert "cognos db up" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "home").exists()
+
+
+def test_dev_stops_the_server_it_started_when_preparing_fails(
+    fresh_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failing migration must not leave the embedded PostgreSQL that `cognos dev` started running."""
+    from cognitionos_dagster.cli import dev as dev_module
+    from cognitionos_dagster.db import embedded as embedded_module
+    from cognitionos_dagster.errors import MigrationError
+
+    home = fresh_home
+    monkeypatch.setenv("COGNITIONOS_HOME", str(home))
+    monkeypatch.delenv("COGNITIONOS_DATABASE_URL", raising=False)
+
+    def broken_upgrade(*args: object, **kwargs: object) -> None:
+        raise MigrationError("revision 0004 failed")
+
+    monkeypatch.setattr(dev_module.migrate, "upgrade", broken_upgrade)
+    try:
+        dev_module.prepare_instance()
+    except MigrationError:
+        pass
+    else:
+        raise AssertionError("prepare_instance hid the migration failure")
+    assert (home / "pg" / "PG_VERSION").exists()  # it did start a real server
+    assert not embedded_module.status(home / "pg").running
