@@ -65,26 +65,22 @@ class WorkflowServicesResource(dg.ConfigurableResource):
         """Open the execution row as the run starts. A re-execution from failure skips the `_inputs`
         op, yet its steps still need their run's row (they reference it)."""
         run = context.dagster_run
-        executions = self.step_services().executions if run is not None else None
-        if run is None or executions is None or TAG_WORKFLOW_ID not in run.tags:
-            return
-        executions.start(
-            run.run_id, workflow_id=run.tags[TAG_WORKFLOW_ID], workflow_version=run.tags[TAG_WORKFLOW_VERSION],
-            spec_sha256=run.tags.get(TAG_SPEC_SHA256), inputs=dict(run.run_config or {}),
-            parent_run_id=run.parent_run_id, root_run_id=run.root_run_id,
-            deterministic_replay=TAG_REPLAY_OF in run.tags,
-        )
+        if run is not None and TAG_WORKFLOW_ID in run.tags:
+            self._open(run, dict(run.run_config or {}))
 
     # ------------------------------------------------------------------ execution rows
     def start_execution(self, context: dg.OpExecutionContext, spec: Any, inputs: dict[str, Any]) -> None:
+        """The `_inputs` op records the validated inputs (defaults applied) over the launch config."""
+        self._open(context.run, inputs)
+
+    def _open(self, run: dg.DagsterRun, inputs: dict[str, Any]) -> None:
         executions = self.step_services().executions
         if executions is None:
             return
-        run = context.run
         executions.start(
-            context.run_id, workflow_id=spec.id, workflow_version=spec.version, spec_sha256=spec.sha256,
-            inputs=inputs, parent_run_id=run.parent_run_id, root_run_id=run.root_run_id,
-            deterministic_replay=TAG_REPLAY_OF in run.tags,
+            run.run_id, workflow_id=run.tags[TAG_WORKFLOW_ID], workflow_version=run.tags[TAG_WORKFLOW_VERSION],
+            spec_sha256=run.tags.get(TAG_SPEC_SHA256), inputs=inputs, parent_run_id=run.parent_run_id,
+            root_run_id=run.root_run_id, deterministic_replay=TAG_REPLAY_OF in run.tags,
         )
 
     def finish_execution(self, context: dg.OpExecutionContext, status: str, outputs: Any) -> None:
@@ -104,10 +100,8 @@ class WorkflowServicesResource(dg.ConfigurableResource):
 
 
 def _memory_store(database: Any, settings: Any) -> Any:
-    """The pgvector store when the memory package provides one (agents and memory tools use it)."""
-    try:
-        from cognitionos_dagster.llm.local_embedding import LocalEmbedder
-        from cognitionos_dagster.memory.store import MemoryStore
-    except ImportError:
-        return None
+    """The pgvector store agents (memory context) and the memory tools use."""
+    from cognitionos_dagster.llm.local_embedding import LocalEmbedder
+    from cognitionos_dagster.memory.store import MemoryStore
+
     return MemoryStore(database, LocalEmbedder(settings.embedding_dim))
