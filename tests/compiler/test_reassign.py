@@ -29,43 +29,29 @@ def model_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
         yield server
 
 
+@pytest.mark.parametrize("target, succeeds", [("backup-model", True), ("gpt-4o", False)])
 def test_reassign_runs_the_step_again_on_another_model(
-    write_spec: Callable[[str, str], Path], run_job, db: Database, model_server: OpenAIServer
+    write_spec: Callable[[str, str], Path], run_job, db: Database, model_server: OpenAIServer,
+    target: str, succeeds: bool,
 ) -> None:
-    write_spec("reassigning", """
+    """The reassigned model answers (backup-model) or is broken too (gpt-4o, which fails the step)."""
+    write_spec("reassigning", f"""
         id: reassigning
         version: 1.0.0
         steps:
           - id: summary
             agent: summarizer
-            input: {content: "the deploy went fine"}
+            input: {{content: "the deploy went fine"}}
             on_failure: reassign
-            reassign_to: {model: backup-model}
-        outputs: {summary: "{{ steps.summary.output.summary }}"}
+            reassign_to: {{model: {target}}}
     """)
     res = run_job("reassigning")
-    assert res.success
-    assert res.output_for_node("_outputs")["output"]["summary"].startswith("[test-server]")
+    assert res.success is succeeds
     row = {r["step_id"]: r for r in ExecutionRepository(db).steps(res.run_id)}["summary"]
-    assert row["status"] == "succeeded" and row["model"] == "backup-model" and row["attempts"] == 2
     asked = [r.json["model"] for r in model_server.chat_requests()]
-    assert asked[:2] == ["broken-model", "gpt-4o"] and asked[-1] == "backup-model"
-
-
-def test_reassign_that_fails_too_fails_the_step(
-    write_spec: Callable[[str, str], Path], run_job, db: Database, model_server: OpenAIServer
-) -> None:
-    write_spec("reassigning", """
-        id: reassigning
-        version: 1.0.0
-        steps:
-          - id: summary
-            agent: summarizer
-            input: {content: "x"}
-            on_failure: reassign
-            reassign_to: {model: gpt-4o}
-    """)
-    res = run_job("reassigning")
-    assert not res.success
-    row = {r["step_id"]: r for r in ExecutionRepository(db).steps(res.run_id)}["summary"]
-    assert row["status"] == "failed" and "after reassigning to agent summarizer (model gpt-4o)" in row["error"]
+    assert asked[:2] == ["broken-model", "gpt-4o"] and asked[-1] == target
+    if succeeds:
+        assert row["status"] == "succeeded" and row["model"] == target and row["attempts"] == 2
+        assert row["output"]["summary"].startswith("[test-server]")
+    else:
+        assert row["status"] == "failed" and f"after reassigning to agent summarizer (model {target})" in row["error"]

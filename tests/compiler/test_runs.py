@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
@@ -127,8 +128,11 @@ def test_fail_strategy_fails_at_once_without_retries(write_spec: Writer, run_job
     assert execution["status"] == "failure" and "boom" in execution["error"]
 
 
-def test_retry_counts_attempts_until_success(write_spec: Writer, run_job, db: Database, flaky_server) -> None:
-    url = flaky_server(failures=2)
+@pytest.mark.parametrize("failures, succeeds, attempts", [(2, True, 3), (10, False, 2)])
+def test_retry_counts_attempts(write_spec: Writer, run_job, db: Database, flaky_server,
+                               failures: int, succeeds: bool, attempts: int) -> None:
+    """A server failing `failures` times: four attempts get through two failures; two attempts do not."""
+    url = flaky_server(failures=failures)
     write_spec("retrying", f"""
         id: retrying
         version: 1.0.0
@@ -136,35 +140,20 @@ def test_retry_counts_attempts_until_success(write_spec: Writer, run_job, db: Da
           - id: call
             tool: http_request
             input: {{url: "{url}", method: GET}}
-            retry: {{max_attempts: 4, backoff: constant, delay_seconds: 0}}
+            retry: {{max_attempts: {4 if succeeds else 2}, backoff: constant, delay_seconds: 0}}
             on_failure: retry
         outputs: {{status: "{{{{ steps.call.output.status_code }}}}"}}
     """)
     res = run_job("retrying")
-    assert res.success
-    assert _result(res, "_outputs")["output"] == {"status": 200}
+    assert res.success is succeeds
     row = _steps(db, res.run_id)["call"]
-    assert row["status"] == "succeeded" and row["attempts"] == 3
+    assert row["attempts"] == attempts
     retries = [e for e in res.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
-    assert len(retries) == 2
-
-
-def test_retry_exhausted_fails(write_spec: Writer, run_job, db: Database, flaky_server) -> None:
-    url = flaky_server(failures=10)
-    write_spec("retrying", f"""
-        id: retrying
-        version: 1.0.0
-        steps:
-          - id: call
-            tool: http_request
-            input: {{url: "{url}"}}
-            retry: {{max_attempts: 2, backoff: constant, delay_seconds: 0}}
-            on_failure: retry
-    """)
-    res = run_job("retrying")
-    assert not res.success
-    row = _steps(db, res.run_id)["call"]
-    assert row["status"] == "failed" and row["attempts"] == 2 and "HTTP 500" in row["error"]
+    assert len(retries) == attempts - 1
+    if succeeds:
+        assert _result(res, "_outputs")["output"] == {"status": 200} and row["status"] == "succeeded"
+    else:
+        assert row["status"] == "failed" and "HTTP 500" in row["error"]
 
 
 def test_escalate_records_an_escalation_and_fails(write_spec: Writer, run_job, db: Database,
