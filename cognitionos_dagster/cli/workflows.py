@@ -43,21 +43,12 @@ def lint(
 
 
 def _register(settings: Settings, specs: list) -> list:  # type: ignore[type-arg]
-    from cognitionos_dagster.db import migrate, server
+    from cognitionos_dagster.db import migrate
     from cognitionos_dagster.db.connection import Database
     from cognitionos_dagster.db.repositories.workflows import WorkflowRegistry
-    from cognitionos_dagster.errors import SpecError
 
-    target = server.prepare(settings)
-    migrate.upgrade(target.app_url, embedding_dim=settings.embedding_dim)
-    registry = WorkflowRegistry(Database(target.app_url))
-    errors = []
-    for spec in specs:
-        try:
-            registry.sync(spec)
-        except SpecError as exc:
-            errors.append(exc)
-    return errors
+    target = migrate.ready(settings)
+    return WorkflowRegistry(Database(target.app_url)).sync_all(specs)[1]
 
 
 @command

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from cognitionos_dagster.compiler.catalog import build_catalog
-from cognitionos_dagster.compiler.jobs import compile_workflows
+from cognitionos_dagster.compiler.jobs import compile_workflows, make_resolver
 from cognitionos_dagster.compiler.resource import WorkflowServicesResource
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.dsl.loader import load_specs
@@ -60,16 +60,33 @@ def _sync(settings: Settings, loaded: LoadedWorkflows) -> None:
     except DatabaseError as exc:
         loaded.warnings.append(f"workflow registry not checked (database unavailable): {exc}")
         return
-    kept: list[WorkflowSpec] = []
-    for spec in loaded.specs:
-        try:
-            registry.sync(spec)
-            kept.append(spec)
-        except SpecError as exc:
-            loaded.errors.append(exc)
-    refused = {e.file for e in loaded.errors}
-    # A refused version also takes out specs that call it, so nothing runs against a stale child.
-    loaded.specs = [s for s in kept if s.source_path not in refused]
+    loaded.specs, refused = registry.sync_all(loaded.specs)
+    loaded.errors.extend(refused)
+    loaded.specs = _without_missing_children(loaded.specs, loaded.errors)
+
+
+def _without_missing_children(specs: list[WorkflowSpec], errors: list[SpecError]) -> list[WorkflowSpec]:
+    """Leave out every spec that calls a workflow no longer there (transitively), naming the call;
+    otherwise one refused child would stop the whole code location from compiling."""
+    kept = list(specs)
+    while True:
+        resolve = make_resolver(kept)
+        missing: dict[str, SpecError] = {}
+        for spec in kept:
+            for step in spec.steps:
+                if step.workflow is None:
+                    continue
+                try:
+                    resolve(step.workflow)
+                except SpecError:
+                    missing.setdefault(spec.job_name, SpecError(
+                        f"step `{step.id}` calls workflow {step.workflow}, which was left out",
+                        file=step.position.file, line=step.position.line, column=step.position.column,
+                        hint="fix the called workflow's spec first"))
+        if not missing:
+            return kept
+        errors.extend(missing.values())
+        kept = [s for s in kept if s.job_name not in missing]
 
 
 def _specs_asset(loaded: LoadedWorkflows) -> dg.AssetsDefinition:

@@ -68,3 +68,23 @@ def test_schema_command_prints_the_spec_schema() -> None:
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
     assert "steps" in schema["properties"] and "id" in schema["required"]
+
+
+def test_a_parent_of_a_refused_child_is_left_out_too(write_spec: Writer) -> None:
+    child = write_spec("child", GOOD.replace("id: good", "id: child"))
+    write_spec("parent", """
+        id: parent
+        version: 1.0.0
+        steps:
+          - id: call
+            workflow: child@1.0.0
+    """)
+    write_spec("other", GOOD.replace("id: good", "id: other"))
+    assert "parent" in {j.name for j in workflow_definitions(load_settings()).get_repository_def().get_all_jobs()}
+
+    child.write_text(child.read_text().replace("value: 1", "value: 2"))  # same version, new content
+    defs = workflow_definitions(load_settings())  # must still load
+    jobs = {j.name for j in defs.get_repository_def().get_all_jobs()}
+    assert "other" in jobs and "child" not in jobs and "parent" not in jobs
+    description = _asset_description(defs)
+    assert "parent.yaml:" in description and "child@1.0.0" in description

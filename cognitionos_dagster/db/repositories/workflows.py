@@ -8,7 +8,8 @@ definition. The db layer sits below the DSL, so specs are taken by shape (`Regis
 from __future__ import annotations
 
 import builtins
-from typing import Any, Literal, Protocol
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol, TypeVar
 
 from psycopg.types.json import Jsonb
 
@@ -44,9 +45,25 @@ _NEWEST_FIRST = f"{_CORE} DESC, (strpos(split_part(version, '+', 1), '-') = 0) D
 _COLUMNS = "id, version, name, description, spec_sha256, source_path, schedule, created_at, is_active"
 
 
+S = TypeVar("S", bound=RegistrableSpec)
+
+
 class WorkflowRegistry:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def sync_all(self, specs: Sequence[S]) -> tuple[list[S], list[SpecError]]:
+        """Register each spec; returns the accepted ones and the refusals (`lint` and the code location)."""
+        accepted: list[S] = []
+        refused: list[SpecError] = []
+        for spec in specs:
+            try:
+                self.sync(spec)
+            except SpecError as exc:
+                refused.append(exc)
+            else:
+                accepted.append(spec)
+        return accepted, refused
 
     def sync(self, spec: RegistrableSpec) -> Literal["registered", "unchanged"]:
         """Register `spec`; an id+version already registered must have the same sha256."""
