@@ -17,8 +17,8 @@ app = typer.Typer(help="Database: start/stop the embedded PostgreSQL, apply migr
 def up() -> None:
     """Start the embedded PostgreSQL (reused when it already runs) and apply migrations."""
     settings = load_settings()
-    target = server.prepare(settings)
-    revision = migrate.upgrade(target.app_url, embedding_dim=settings.embedding_dim)
+    target = migrate.ready(settings)
+    revision = migrate.current_revision(target.app_url)
     where = "embedded" if target.embedded else "external"
     console.print(f"PostgreSQL ({where}) at {redact(target.app_url)}; schema at revision {revision}")
 

@@ -11,7 +11,7 @@ import typer
 
 from cognitionos_dagster.cli.output import command, console
 from cognitionos_dagster.cli.supervisor import run_supervised
-from cognitionos_dagster.db import embedded, migrate, server
+from cognitionos_dagster.db import embedded, migrate
 from cognitionos_dagster.db.urls import redact
 from cognitionos_dagster.defs.instance_config import write_instance_config
 from cognitionos_dagster.errors import ConfigError
@@ -23,8 +23,7 @@ def prepare_instance(settings_overrides: dict[str, object] | None = None) -> tup
     settings = load_settings(**(settings_overrides or {}))
     was_running = settings.uses_embedded_database and embedded.status(settings.pg_dir).running
     try:
-        target = server.prepare(settings)
-        migrate.upgrade(target.app_url, embedding_dim=settings.embedding_dim)
+        target = migrate.ready(settings)
         write_instance_config(settings.dagster_home, target.dagster_url)
     except BaseException:
         if settings.uses_embedded_database and not was_running:  # leave nothing running that we started

@@ -11,9 +11,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, exc, pool
 
+from cognitionos_dagster.db import server
 from cognitionos_dagster.db.connection import unreachable
+from cognitionos_dagster.db.server import DatabaseTarget
 from cognitionos_dagster.db.urls import redact, sqlalchemy_url
 from cognitionos_dagster.errors import MigrationError
+from cognitionos_dagster.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -79,3 +82,10 @@ def require_head(url: str) -> None:
             f"the database schema is at revision {current or 'none'}, the code needs {head}",
             hint="run `cognos db upgrade`",
         )
+
+
+def ready(settings: Settings) -> DatabaseTarget:
+    """The server resolved (started if embedded), both databases there, pgvector checked, schema at head."""
+    target = server.prepare(settings)
+    upgrade(target.app_url, embedding_dim=settings.embedding_dim)
+    return target

@@ -39,8 +39,7 @@ class RunReport:
 
 def open_instance(settings: Settings) -> dg.DagsterInstance:
     """Database up and migrated, `dagster.yaml` current, the instance opened on it."""
-    target = server.prepare(settings)
-    migrate.upgrade(target.app_url, embedding_dim=settings.embedding_dim)
+    target = migrate.ready(settings)
     write_instance_config(settings.dagster_home, target.dagster_url)
     return dg.DagsterInstance.from_config(str(settings.dagster_home))
 
