@@ -21,20 +21,14 @@ from cognitionos_dagster.llm.types import CallContext, ChatRequest, Completion
 
 class CallLog:
     def __init__(self, db: Database | None) -> None:
-        self.db = db
         self.repo = CallRecordRepository(db) if db is not None else None
         self._local: Counter[tuple[str, str | None, str | None, str]] = Counter()
         self._lock = threading.Lock()
 
     def sequence(self, kind: CallKind, call: CallContext, req_hash: str) -> int:
         """How many successful calls of this kind and hash this run's step already made."""
-        if self.db is not None and call.run_id and call.step_id:
-            row = self.db.fetch_one(
-                "SELECT count(*) AS n FROM call_records WHERE run_id = %s AND step_id = %s AND kind = %s "
-                "AND request_hash = %s AND status = 'ok'",
-                (call.run_id, call.step_id, kind, req_hash),
-            )
-            return int(row["n"]) if row else 0
+        if self.repo is not None and call.run_id and call.step_id:
+            return self.repo.count_ok(call.run_id, call.step_id, kind, req_hash)
         with self._lock:
             return self._local[(kind, call.run_id, call.step_id, req_hash)]
 

@@ -81,6 +81,15 @@ class CallRecordRepository:
         )
         return None if row is None else row["response"]
 
+    def count_ok(self, run_id: str, step_id: str, kind: CallKind, req_hash: str) -> int:
+        """How many successful calls with this request hash the step has recorded: the next call's index."""
+        row = self.db.fetch_one(
+            "SELECT count(*) AS n FROM call_records WHERE run_id = %s AND step_id = %s AND kind = %s "
+            "AND request_hash = %s AND status = 'ok'",
+            (run_id, step_id, kind, req_hash),
+        )
+        return int(row["n"]) if row else 0
+
     def for_run(self, run_id: str) -> list[dict[str, Any]]:
         return self.db.fetch_all(
             "SELECT * FROM call_records WHERE run_id = %s ORDER BY created_at, sequence", (run_id,)
