@@ -220,6 +220,6 @@ def gc(
 @app.command("reindex")
 @command
 def reindex() -> None:
-    """Build the HNSW index on memories.embedding if it is missing (e.g. after a killed bulk load)."""
+    """Build the HNSW index on memory_embeddings.embedding if it is missing (e.g. after a killed bulk load)."""
     seconds = index.build_index(_database())
     console.print(f"index built in {seconds:.1f} s" if seconds else "index present; nothing to do")

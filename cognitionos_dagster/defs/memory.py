@@ -86,12 +86,13 @@ def memories(
 def embeddings_present(context: dg.AssetCheckExecutionContext, memory: MemoryResource) -> dg.AssetCheckResult:
     row = memory.db().fetch_one(
         """
-        SELECT count(*) FILTER (WHERE m.embedding IS NULL) AS missing,
-               count(*) FILTER (WHERE vector_dims(m.embedding) <> a.atttypmod) AS wrong_dim,
+        SELECT count(*) FILTER (WHERE e.memory_id IS NULL) AS missing,
+               count(*) FILTER (WHERE vector_dims(e.embedding) <> a.atttypmod) AS wrong_dim,
                max(a.atttypmod) AS dim
         FROM memories m JOIN memory_namespaces n ON n.id = m.namespace_id
+        LEFT JOIN memory_embeddings e ON e.memory_id = m.id
         CROSS JOIN (SELECT atttypmod FROM pg_attribute
-                    WHERE attrelid = 'memories'::regclass AND attname = 'embedding') a
+                    WHERE attrelid = 'memory_embeddings'::regclass AND attname = 'embedding') a
         WHERE n.name = %s
         """,
         (context.partition_key,),

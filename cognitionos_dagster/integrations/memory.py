@@ -16,7 +16,7 @@ class MemoryResource(dg.ConfigurableResource):
     """Gives ops and assets the memory store (and its database for lifecycle passes).
 
     `embedding_dim` left empty means COGNITIONOS_EMBEDDING_DIM (default 384); it must match
-    the `memories.embedding` column, or the store says which two dimensions disagree.
+    the `memory_embeddings.embedding` column, or the store says which two dimensions disagree.
     """
 
     database: DatabaseResource = Field(default_factory=DatabaseResource)

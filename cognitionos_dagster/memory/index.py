@@ -1,4 +1,4 @@
-"""The HNSW index on memories.embedding: check, drop for a bulk load, build.
+"""The HNSW index on memory_embeddings.embedding: check, drop for a bulk load, build.
 
 pgvector inserts into an existing HNSW graph one row at a time and far slower than it
 builds a graph from scratch (here ~200 rows/s against ~5,000 rows/s with two parallel
@@ -13,7 +13,7 @@ import time
 
 from cognitionos_dagster.db.connection import Database, connect
 
-INDEX_NAME = "idx_memories_embedding_hnsw"
+INDEX_NAME = "idx_memory_embeddings_hnsw"
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
 
@@ -46,8 +46,8 @@ def build_index(db: Database, *, maintenance_work_mem: str = "1GB", workers: int
         conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", (maintenance_work_mem,))
         conn.execute("SELECT set_config('max_parallel_maintenance_workers', %s, false)", (str(workers),))
         conn.execute(
-            f"CREATE INDEX {INDEX_NAME} ON memories USING hnsw (embedding vector_cosine_ops)"
+            f"CREATE INDEX {INDEX_NAME} ON memory_embeddings USING hnsw (embedding vector_cosine_ops)"
             f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
         )
-        conn.execute("ANALYZE memories")
+        conn.execute("ANALYZE memory_embeddings")
     return time.perf_counter() - started

@@ -4,6 +4,8 @@ COPY cannot dedupe, so rows land in a temporary table first; the INSERT then kee
 row per (namespace, content hash) and counts a re-added memory as an access instead of
 replacing it. Duplicates inside one batch are folded in Python (the staging row carries
 how many extra copies it stands for), because ON CONFLICT may touch a row only once.
+The same statement writes the new memories' vectors to `memory_embeddings` (migration
+0008 says why they live beside the row), so a memory never exists without its embedding.
 """
 
 from __future__ import annotations
@@ -26,14 +28,19 @@ CREATE TEMP TABLE memories_staging (
 
 _MERGE = """
 WITH merged AS (
-    INSERT INTO memories AS m (namespace_id, owner_user_id, content, content_hash, content_bytes, embedding,
+    INSERT INTO memories AS m (namespace_id, owner_user_id, content, content_hash, content_bytes,
                                importance, metadata, expires_at, access_count, last_accessed_at)
-    SELECT %(ns)s, %(user)s, content, content_hash, content_bytes, embedding, importance, metadata, expires_at,
+    SELECT %(ns)s, %(user)s, content, content_hash, content_bytes, importance, metadata, expires_at,
            extra_accesses, CASE WHEN extra_accesses > 0 THEN now() END
     FROM memories_staging
     ON CONFLICT (namespace_id, content_hash) DO UPDATE
         SET access_count = m.access_count + 1 + EXCLUDED.access_count, last_accessed_at = now()
-    RETURNING (xmax = 0) AS inserted
+    RETURNING m.id, m.content_hash, (xmax = 0) AS inserted
+), vectors AS (
+    INSERT INTO memory_embeddings (memory_id, namespace_id, embedding)
+    SELECT merged.id, %(ns)s, s.embedding
+    FROM merged JOIN memories_staging s ON s.content_hash = merged.content_hash
+    WHERE merged.inserted
 )
 SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS duplicates
 FROM merged
@@ -41,12 +48,18 @@ FROM merged
 
 
 _INSERT_ONE = """
-INSERT INTO memories AS m (namespace_id, owner_user_id, content, content_hash, content_bytes, embedding, importance,
-                           metadata, expires_at)
-VALUES (%(ns)s, %(user)s, %(content)s, %(hash)s, %(bytes)s, %(embedding)s, %(importance)s, %(metadata)s,
-        %(expires_at)s)
-ON CONFLICT (namespace_id, content_hash) DO UPDATE SET access_count = m.access_count + 1, last_accessed_at = now()
-RETURNING id::text AS id
+WITH stored AS (
+    INSERT INTO memories AS m (namespace_id, owner_user_id, content, content_hash, content_bytes, importance,
+                               metadata, expires_at)
+    VALUES (%(ns)s, %(user)s, %(content)s, %(hash)s, %(bytes)s, %(importance)s, %(metadata)s, %(expires_at)s)
+    ON CONFLICT (namespace_id, content_hash) DO UPDATE
+        SET access_count = m.access_count + 1, last_accessed_at = now()
+    RETURNING m.id, (xmax = 0) AS inserted
+), vector AS (
+    INSERT INTO memory_embeddings (memory_id, namespace_id, embedding)
+    SELECT id, %(ns)s, %(embedding)s FROM stored WHERE inserted
+)
+SELECT id::text AS id FROM stored
 """
 
 

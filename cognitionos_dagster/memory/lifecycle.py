@@ -3,7 +3,8 @@
 A pass syncs the policy files, takes an advisory lock for its scope (a second pass on the
 same scope fails at once with a clear error instead of doing the same work twice), records
 itself in `memory_lifecycle_runs` and commits each step (and each compression chunk)
-separately. If a pass dies half-way, the next pass on that scope marks the dead run as
+separately (GC runs beside compress and archive, and takes over the expire step: see
+`_run_steps`). If a pass dies half-way, the next pass on that scope marks the dead run as
 interrupted, reports it in `resumed_runs`, and its idempotent steps finish the work.
 A dry run writes nothing at all: it counts what each step would change.
 """
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
@@ -26,6 +29,7 @@ from cognitionos_dagster.memory.lifecycle_steps import (
     StepReport,
     count_step,
     run_compress,
+    run_gc,
     run_sql_step,
     scope_params,
 )
@@ -102,22 +106,66 @@ def apply_policies(
         report.run_id = _start_run(db, namespace)
         params = scope_params(namespace, report.now, report.run_id)
         try:
-            for step in ordered:
-                if step == "compress":
-                    progress = (lambda n: on_progress("compress", n)) if on_progress else None
-                    result = run_compress(db, params, chunk_size=chunk_size, force=force_compress, on_chunk=progress)
-                else:
-                    result = run_sql_step(db, step, params)
-                report.steps.append(result)
-                _step_done(db, report.run_id, step)
-                if on_progress is not None:
-                    on_progress(step, result.rows)
+            _run_steps(db, report, ordered, params, chunk_size=chunk_size, force_compress=force_compress,
+                       on_progress=on_progress)
         except BaseException as exc:
             _finish_run(db, report, error=f"{type(exc).__name__}: {exc}")
             raise
         report.seconds = round((datetime.now(UTC) - started).total_seconds(), 4)
         _finish_run(db, report)
     return report
+
+
+def _run_steps(
+    db: Database,
+    report: LifecycleReport,
+    ordered: list[str],
+    params: dict[str, Any],
+    *,
+    chunk_size: int,
+    force_compress: bool,
+    on_progress: Callable[[str, int], None] | None,
+) -> None:
+    """Run the steps, recording each as it finishes; `report.steps` keeps the steps' order.
+
+    GC removes only memories past their TTL, which compress and archive never touch (their
+    predicates require a live memory), so it runs beside them on its own connection. With
+    GC in the pass, expiring is GC's job too: it removes those memories directly.
+    """
+    folded = "expire" in ordered and "gc" in ordered
+    results: dict[str, StepReport] = {}
+
+    def done(step: str, result: StepReport) -> None:
+        results[step] = result
+        _step_done(db, str(report.run_id), step)
+
+    def collect() -> None:
+        gc, expired = run_gc(db, params)
+        if folded:
+            done("expire", expired)
+        done("gc", gc)
+
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="memory-gc") as pool:
+            gc_future = pool.submit(collect) if "gc" in ordered else None
+            for step in ordered:
+                if step == "gc" or (step == "expire" and folded):
+                    continue
+                if step == "compress":
+                    progress = (lambda n: on_progress("compress", n)) if on_progress else None
+                    result = run_compress(db, params, chunk_size=chunk_size, force=force_compress, on_chunk=progress)
+                else:
+                    result = run_sql_step(db, step, params)
+                done(step, result)
+                if on_progress is not None:
+                    on_progress(step, result.rows)
+            if gc_future is not None:
+                gc_future.result()
+                if on_progress is not None:
+                    for step in ("expire", "gc") if folded else ("gc",):
+                        on_progress(step, results[step].rows)
+    finally:
+        report.steps = [results[s] for s in ordered if s in results]
 
 
 def compressible(db: Database, namespace: str) -> int:

@@ -1,6 +1,7 @@
 """Vector search SQL and re-ranking.
 
-The approximate query orders by `embedding <=> q` so the HNSW index serves it; pgvector
+The approximate query orders by `e.embedding <=> q` so the HNSW index on
+`memory_embeddings` serves it, then fetches each candidate's memory by primary key; pgvector
 < 0.8 applies other filters after the index scan, so a namespace that is a small part of
 the table (or a tight metadata filter) can yield fewer than k rows. The store then asks
 the exact query, whose ORDER BY the index cannot serve, so PostgreSQL filters first
@@ -21,12 +22,12 @@ from cognitionos_dagster.memory.models import RerankWeights, SearchFilters
 
 _COLUMNS = (
     "m.id::text AS id, m.content, m.content_compressed, m.importance, m.created_at, m.metadata, m.archived,"
-    " m.embedding <=> %(q)b AS distance"
+    " e.embedding <=> %(q)b AS distance"
 )
 
 
 def search_sql(filters: SearchFilters, *, include_archived: bool, exact: bool) -> tuple[str, dict[str, Any]]:
-    where = ["m.namespace_id = %(ns)s", "(m.expires_at IS NULL OR m.expires_at > now())"]
+    where = ["e.namespace_id = %(ns)s", "m.id = e.memory_id", "(m.expires_at IS NULL OR m.expires_at > now())"]
     params: dict[str, Any] = {}
     if not include_archived:
         where.append("NOT m.archived")
@@ -39,8 +40,9 @@ def search_sql(filters: SearchFilters, *, include_archived: bool, exact: bool) -
     if filters.created_before is not None:
         where.append("m.created_at < %(before)s")
         params["before"] = filters.created_before
-    order = "(m.embedding <=> %(q)b) + 0" if exact else "m.embedding <=> %(q)b"
-    sql = f"SELECT {_COLUMNS} FROM memories m WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %(limit)s"
+    order = "(e.embedding <=> %(q)b) + 0" if exact else "e.embedding <=> %(q)b"
+    sql = (f"SELECT {_COLUMNS} FROM memory_embeddings e, memories m WHERE {' AND '.join(where)}"
+           f" ORDER BY {order} LIMIT %(limit)s")
     return sql, params
 
 

@@ -42,8 +42,9 @@ SELECT m.id::text AS id, n.name AS namespace, m.content, m.content_compressed, m
        m.access_count, m.last_accessed_at, m.created_at, m.expires_at, m.compressed, m.archived, m.metadata,
        coalesce(m.content_bytes, octet_length(m.content)) AS content_bytes,
        coalesce(octet_length(m.content), 0) + coalesce(octet_length(m.content_compressed), 0) AS stored_bytes,
-       vector_dims(m.embedding) AS embedding_dim
+       vector_dims(e.embedding) AS embedding_dim
 FROM memories m JOIN memory_namespaces n ON n.id = m.namespace_id
+LEFT JOIN memory_embeddings e ON e.memory_id = m.id
 WHERE m.id = %s
 """
 
@@ -101,14 +102,14 @@ class MemoryStore:
     def _embed(self, texts: list[str]) -> np.ndarray:
         if not self._dim_checked:
             row = self.db.fetch_one(
-                "SELECT atttypmod AS dim FROM pg_attribute WHERE attrelid = 'memories'::regclass"
+                "SELECT atttypmod AS dim FROM pg_attribute WHERE attrelid = 'memory_embeddings'::regclass"
                 " AND attname = 'embedding'"
             )
             db_dim = int(row["dim"]) if row else -1
             if db_dim != self.embedder.dim:
                 raise MemoryStoreError(
                     f"embedding dimension mismatch: the embedder {self.embedder.name!r} makes {self.embedder.dim}-"
-                    f"dimensional vectors but memories.embedding is vector({db_dim})",
+                    f"dimensional vectors but memory_embeddings.embedding is vector({db_dim})",
                     hint=f"set COGNITIONOS_EMBEDDING_DIM={db_dim} (or configure the embedder with that dimension); "
                     "changing the column's dimension needs a new database migrated with the new value",
                 )

@@ -42,10 +42,10 @@ def test_upgrade_from_empty_creates_the_schema(empty_database_url: str) -> None:
     with connect(url, autocommit=True) as conn:
         column = conn.execute(
             "SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute "
-            "WHERE attrelid = 'memories'::regclass AND attname = 'embedding'"
+            "WHERE attrelid = 'memory_embeddings'::regclass AND attname = 'embedding'"
         ).fetchone()
         index = conn.execute(
-            "SELECT indexdef FROM pg_indexes WHERE tablename = 'memories' AND indexdef ILIKE '%USING hnsw%'"
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'memory_embeddings' AND indexdef ILIKE '%USING hnsw%'"
         ).fetchone()
     assert column is not None and column["t"] == "vector(384)"
     assert index is not None and "vector_cosine_ops" in index["indexdef"]
@@ -57,7 +57,7 @@ def test_the_embedding_dimension_is_a_setting(empty_database_url: str) -> None:
     with connect(empty_database_url, autocommit=True) as conn:
         row = conn.execute(
             "SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute "
-            "WHERE attrelid = 'memories'::regclass AND attname = 'embedding'"
+            "WHERE attrelid = 'memory_embeddings'::regclass AND attname = 'embedding'"
         ).fetchone()
     assert row is not None and row["t"] == "vector(64)"
 

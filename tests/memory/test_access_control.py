@@ -57,17 +57,20 @@ def test_raw_sql_as_app_role_sees_only_own_rows(db: Database, alice_memories: li
     alice_ns = db.fetch_one("SELECT id FROM memory_namespaces WHERE name = 'alice-private'")["id"]
     with _as_app_role(db, "bob") as conn:
         assert conn.execute("SELECT count(*) AS n FROM memories").fetchone()["n"] == 0
+        assert conn.execute("SELECT count(*) AS n FROM memory_embeddings").fetchone()["n"] == 0
         assert [r["name"] for r in conn.execute("SELECT name FROM memory_namespaces").fetchall()] == ["bob-private"]
         assert conn.execute("SELECT count(*) AS n FROM memory_grants").fetchone()["n"] == 0
         # Even naming the rows by id, or writing into alice's namespace, is refused by the database.
         assert conn.execute("SELECT count(*) AS n FROM memories WHERE id = ANY(%s::uuid[])",
                             (alice_memories,)).fetchone()["n"] == 0
         assert conn.execute("UPDATE memories SET importance = 0 WHERE true").rowcount == 0
+        assert conn.execute("DELETE FROM memory_embeddings WHERE true").rowcount == 0
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
             conn.execute("INSERT INTO memories (namespace_id, content, content_hash) VALUES (%s, 'x', repeat('0', 64))",
                          (alice_ns,))
     with _as_app_role(db, "alice") as conn:
         assert conn.execute("SELECT count(*) AS n FROM memories").fetchone()["n"] == 3
+        assert conn.execute("SELECT count(*) AS n FROM memory_embeddings").fetchone()["n"] == 3
 
 
 def test_app_role_without_a_user_sees_nothing(db: Database, alice_memories: list[str]) -> None:

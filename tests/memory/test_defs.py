@@ -75,8 +75,8 @@ def test_materialising_a_partition_applies_its_policy(dagster_instance: dg.Dagst
 
 def test_checks_fail_on_bad_data(dagster_instance: dg.DagsterInstance, resource: MemoryResource, ns: str,
                                  db: Database) -> None:
-    db.execute("UPDATE memories SET embedding = NULL WHERE id = (SELECT id FROM memories LIMIT 1)")
-    db.execute("DROP INDEX idx_memories_embedding_hnsw")
+    db.execute("DELETE FROM memory_embeddings WHERE memory_id = (SELECT id FROM memories LIMIT 1)")
+    db.execute("DROP INDEX idx_memory_embeddings_hnsw")
     result = _materialize(dagster_instance, resource, ns, {"steps": []})  # no lifecycle: the TTL is still passed
     assert _checks(result) == {"embeddings_present": False, "no_rows_past_ttl": False, "hnsw_index_present": False}
 

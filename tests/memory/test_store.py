@@ -131,7 +131,8 @@ def test_inspect_returns_decompressed_text(store: MemoryStore, db: Database, ns:
 
 def test_wrong_embedding_dimension_names_both(db: Database, ns: str) -> None:
     store = MemoryStore(db, LocalEmbedder(256))
-    with pytest.raises(MemoryStoreError, match=r"makes 256-dimensional vectors but memories.embedding is vector\(384"):
+    with pytest.raises(MemoryStoreError,
+                       match=r"makes 256-dimensional vectors but memory_embeddings.embedding is vector\(384"):
         store.store(ns, "alice", "text")
 
     class Broken(LocalEmbedder):
