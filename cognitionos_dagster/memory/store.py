@@ -225,20 +225,17 @@ class MemoryStore:
         uid = self._user_id(user, namespace, write=False)
         limit = retrieval.candidate_count(k, weights)
         params: dict[str, Any] = {"q": self._embed([query])[0], "ns": ns_id, "limit": limit}
+        ef_search = max(self.ef_search, limit)
         with self.db.connection() as conn:
             sql, extra = retrieval.search_sql(flt, include_archived=include_archived, exact=False)
-            try:
-                with conn.pipeline():  # role, user and ef_search travel with the query: one round trip
-                    access.act_as(conn, uid, ef_search=max(self.ef_search, limit))
-                    cursor = conn.execute(sql, {**params, **extra})
-            except access.ROLE_ERRORS as exc:
-                raise access.role_error(exc) from exc
-            rows = cursor.fetchall()
+            rows = access.read_as(conn, uid, sql, {**params, **extra}, ef_search=ef_search)
             if len(rows) < limit:
                 if not rows:
-                    self._require(conn, ns_id, namespace, user, write=False)
+                    with conn.transaction():
+                        access.act_as(conn, uid)
+                        self._require(conn, ns_id, namespace, user, write=False)
                 sql, extra = retrieval.search_sql(flt, include_archived=include_archived, exact=True)
-                rows = conn.execute(sql, {**params, **extra}).fetchall()
+                rows = access.read_as(conn, uid, sql, {**params, **extra}, ef_search=ef_search)
         hits = retrieval.rerank(rows, namespace, k, weights)
         self.access_stats.record([h.id for h in hits])
         return hits
