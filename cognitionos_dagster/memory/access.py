@@ -40,9 +40,10 @@ def read_as(conn: Conn, user_id: str, sql: str, params: dict[str, Any], *, ef_se
 
     BEGIN, the role and user, the query and COMMIT travel together in one pipeline: with
     psycopg's implicit transaction they took five round trips, more than the query itself.
+    `conn` must be idle (no transaction open), as a connection fresh from the pool is.
     """
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.rollback()  # a transaction left open by the caller would swallow our BEGIN/COMMIT
+        raise RuntimeError("read_as needs a connection with no transaction open")
     conn.autocommit = True
     try:
         with conn.pipeline():
@@ -51,12 +52,11 @@ def read_as(conn: Conn, user_id: str, sql: str, params: dict[str, Any], *, ef_se
             cursor = conn.execute(sql, params)
             conn.execute("COMMIT")
         return cursor.fetchall()
-    except ROLE_ERRORS as exc:
-        conn.execute("ROLLBACK")
-        raise role_error(exc) from exc
-    except BaseException:
+    except BaseException as exc:
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.execute("ROLLBACK")
+        if isinstance(exc, ROLE_ERRORS):
+            raise role_error(exc) from exc
         raise
     finally:
         conn.autocommit = False
