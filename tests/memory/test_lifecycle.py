@@ -121,6 +121,24 @@ def test_interrupted_pass_is_completed_by_the_next(db: Database, store: MemorySt
     assert sorted(h.content for h in store.search("big", "alice", "memory project log", k=40)) == sorted(texts)
 
 
+def test_gc_failing_beside_compress_fails_the_run_and_a_rerun_completes(
+    db: Database, store: MemoryStore, aged: dict[str, str]
+) -> None:
+    db.execute("ALTER TABLE memory_gc_audit ADD CONSTRAINT refuse_all CHECK (false) NOT VALID")
+    with pytest.raises(Exception, match="refuse_all"):
+        apply_policies(db)
+    run = db.fetch_one("SELECT status, steps_done, error FROM memory_lifecycle_runs")
+    assert run["status"] == "failed" and "refuse_all" in run["error"]
+    assert "gc" not in run["steps_done"] and "expire" not in run["steps_done"]
+    assert aged["expire"] in _state(db)  # GC's statement rolled back whole: nothing removed, no audit
+    assert _state(db)[aged["compress"]][2] is True  # compress, beside it, finished and committed
+
+    db.execute("ALTER TABLE memory_gc_audit DROP CONSTRAINT refuse_all")
+    again = apply_policies(db)
+    assert {s.step: s.rows for s in again.steps} == {"expire": 1, "compress": 0, "archive": 0, "gc": 2}
+    assert aged["expire"] not in _state(db)
+
+
 def test_pass_of_a_killed_process_is_reported_and_completed(db: Database, aged: dict[str, str]) -> None:
     dead = db.fetch_one("INSERT INTO memory_lifecycle_runs (namespace, steps_done) VALUES (NULL, '{expire}') "
                         "RETURNING id::text AS id")["id"]
