@@ -23,43 +23,14 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,199}$")
 Conn = psycopg.Connection[dict[str, Any]]
 
 
-def act_as(conn: Conn, user_id: str, *, ef_search: int | None = None) -> None:
+def act_as(conn: Conn, user_id: str) -> None:
     """Make the rest of this transaction run as the app role on behalf of `user_id`."""
     try:
         conn.execute(
-            "SELECT set_config('role', %s, true), set_config('cognitionos.user_id', %s, true),"
-            " set_config('hnsw.ef_search', %s, true)",
-            (APP_ROLE, user_id, str(ef_search or 40)),
+            "SELECT set_config('role', %s, true), set_config('cognitionos.user_id', %s, true)", (APP_ROLE, user_id)
         )
     except ROLE_ERRORS as exc:
         raise role_error(exc) from exc
-
-
-def read_as(conn: Conn, user_id: str, sql: str, params: dict[str, Any], *, ef_search: int) -> list[dict[str, Any]]:
-    """One read-only query as `user_id`, in its own transaction, in a single round trip.
-
-    BEGIN, the role and user, the query and COMMIT travel together in one pipeline: with
-    psycopg's implicit transaction they took five round trips, more than the query itself.
-    `conn` must be idle (no transaction open), as a connection fresh from the pool is.
-    """
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        raise RuntimeError("read_as needs a connection with no transaction open")
-    conn.autocommit = True
-    try:
-        with conn.pipeline():
-            conn.execute("BEGIN READ ONLY")
-            act_as(conn, user_id, ef_search=ef_search)
-            cursor = conn.execute(sql, params)
-            conn.execute("COMMIT")
-        return cursor.fetchall()
-    except BaseException as exc:
-        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            conn.execute("ROLLBACK")
-        if isinstance(exc, ROLE_ERRORS):
-            raise role_error(exc) from exc
-        raise
-    finally:
-        conn.autocommit = False
 
 
 ROLE_ERRORS = (psycopg.errors.InvalidParameterValue, psycopg.errors.InsufficientPrivilege)

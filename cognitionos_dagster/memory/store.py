@@ -224,18 +224,26 @@ class MemoryStore:
         ns_id = self._namespace_id(namespace)
         uid = self._user_id(user, namespace, write=False)
         limit = retrieval.candidate_count(k, weights)
-        params: dict[str, Any] = {"q": self._embed([query])[0], "ns": ns_id, "limit": limit}
-        ef_search = max(self.ef_search, limit)
-        with self.db.connection() as conn:
-            sql, extra = retrieval.search_sql(flt, include_archived=include_archived, exact=False)
-            rows = access.read_as(conn, uid, sql, {**params, **extra}, ef_search=ef_search)
+        query_vector = self._embed([query])[0]
+
+        def call(exact: bool) -> list[dict[str, Any]]:
+            params = retrieval.search_params(
+                uid, ns_id, query_vector, flt, limit=limit, ef_search=max(self.ef_search, limit),
+                include_archived=include_archived, exact=exact,
+            )
+            try:
+                return conn.execute(retrieval.SEARCH_CALL, params).fetchall()
+            except access.ROLE_ERRORS as exc:
+                raise access.role_error(exc) from exc
+
+        with self.db.autocommit() as conn:
+            rows = call(exact=False)
             if len(rows) < limit:
                 if not rows:
                     with conn.transaction():
                         access.act_as(conn, uid)
                         self._require(conn, ns_id, namespace, user, write=False)
-                sql, extra = retrieval.search_sql(flt, include_archived=include_archived, exact=True)
-                rows = access.read_as(conn, uid, sql, {**params, **extra}, ef_search=ef_search)
+                rows = call(exact=True)
         hits = retrieval.rerank(rows, namespace, k, weights)
         self.access_stats.record([h.id for h in hits])
         return hits

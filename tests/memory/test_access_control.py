@@ -97,3 +97,33 @@ def test_missing_app_role_privileges_give_a_fix(store: MemoryStore, alice_memori
     with pytest.raises(MemoryStoreError, match="cannot act as the role cognitionos_app") as err:
         store.search("alice-private", "alice", "secret")
     assert "cognos db upgrade" in str(err.value)
+
+
+def _search_call(conn: psycopg.Connection, user: str, namespace_id: str, *, exact: bool) -> list[str]:
+    """Call the server-side search directly (as the store does) with a zero query vector's neighbour."""
+    user_id = conn.execute("SELECT id FROM users WHERE username = %s", (user,)).fetchone()["id"]
+    rows = conn.execute(
+        "SELECT id FROM cognitionos_search_memories(%s, %s, (SELECT embedding FROM memory_embeddings LIMIT 1),"
+        " 10, 40, p_exact => %s)",
+        (user_id, namespace_id, exact),
+    ).fetchall()
+    return sorted(r["id"] for r in rows)
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_search_function_applies_row_level_security(db: Database, alice_memories: list[str], exact: bool) -> None:
+    alice_ns = db.fetch_one("SELECT id FROM memory_namespaces WHERE name = 'alice-private'")["id"]
+    with connect(db.url) as conn:
+        assert _search_call(conn, "alice", alice_ns, exact=exact) == sorted(alice_memories)
+        assert _search_call(conn, "bob", alice_ns, exact=exact) == []
+        assert _search_call(conn, "carol", alice_ns, exact=exact) == []
+
+
+def test_search_function_gives_the_callers_identity_back(db: Database, alice_memories: list[str]) -> None:
+    alice_ns = db.fetch_one("SELECT id FROM memory_namespaces WHERE name = 'alice-private'")["id"]
+    with connect(db.url) as conn:  # one transaction around the call and what follows it
+        before = conn.execute("SELECT current_user AS u").fetchone()["u"]
+        assert len(_search_call(conn, "alice", alice_ns, exact=False)) == 3
+        row = conn.execute("SELECT current_user AS u, cognitionos_user() AS acting").fetchone()
+        assert row == {"u": before, "acting": None}
+        assert conn.execute("SELECT count(*) AS n FROM memories").fetchone()["n"] == 3  # the owner's view again
