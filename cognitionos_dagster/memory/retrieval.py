@@ -75,9 +75,8 @@ def rerank(
             + weights.recency * recency
             + weights.importance * float(row["importance"])
         )
-        # Every field comes typed from the database: validating ten models again cost 0.1 ms a search.
         hits.append(
-            MemoryHit.model_construct(
+            MemoryHit(
                 id=row["id"],
                 namespace=namespace,
                 content=stored_text(row["content"], row["content_compressed"]),
