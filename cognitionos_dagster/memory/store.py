@@ -226,7 +226,7 @@ class MemoryStore:
         limit = retrieval.candidate_count(k, weights)
         query_vector = self._embed([query])[0]
 
-        def call(exact: bool) -> list[dict[str, Any]]:
+        def call(conn: access.Conn, exact: bool) -> list[dict[str, Any]]:
             params = retrieval.search_params(
                 uid, ns_id, query_vector, flt, limit=limit, ef_search=max(self.ef_search, limit),
                 include_archived=include_archived, exact=exact,
@@ -237,13 +237,13 @@ class MemoryStore:
                 raise access.role_error(exc) from exc
 
         with self.db.autocommit() as conn:
-            rows = call(exact=False)
+            rows = call(conn, exact=False)
             if len(rows) < limit:
                 if not rows:
                     with conn.transaction():
                         access.act_as(conn, uid)
                         self._require(conn, ns_id, namespace, user, write=False)
-                rows = call(exact=True)
+                rows = call(conn, exact=True)
         hits = retrieval.rerank(rows, namespace, k, weights)
         self.access_stats.record([h.id for h in hits])
         return hits

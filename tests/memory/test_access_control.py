@@ -100,7 +100,7 @@ def test_missing_app_role_privileges_give_a_fix(store: MemoryStore, alice_memori
 
 
 def _search_call(conn: psycopg.Connection, user: str, namespace_id: str, *, exact: bool) -> list[str]:
-    """Call the server-side search directly (as the store does) with a zero query vector's neighbour."""
+    """Call the server-side search directly, as the store does, querying with a stored embedding."""
     user_id = conn.execute("SELECT id FROM users WHERE username = %s", (user,)).fetchone()["id"]
     rows = conn.execute(
         "SELECT id FROM cognitionos_search_memories(%s, %s, (SELECT embedding FROM memory_embeddings LIMIT 1),"
