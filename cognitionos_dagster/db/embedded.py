@@ -21,6 +21,7 @@ from cognitionos_dagster.errors import DatabaseError
 log = logging.getLogger(__name__)
 
 APP_DATABASE = "cognitionos"
+RECOVERY_TIMEOUT = 300.0  # seconds a starting server (crash recovery included) gets to become ready
 DAGSTER_DATABASE = "dagster"
 
 
@@ -92,6 +93,26 @@ def status(data_dir: Path) -> ServerStatus:
     return ServerStatus(data_dir, pid, socket_dir, port, ready)
 
 
+def _starting(data_dir: Path) -> bool:
+    """Our postmaster is alive but not ready yet: starting, or recovering after a crash."""
+    st = status(data_dir)
+    return not st.running and st.pid is not None and _pid_alive(st.pid) and _is_our_postgres(st.pid, data_dir)
+
+
+def _await_start(data_dir: Path, timeout: float) -> ServerStatus | None:
+    """Wait for a postmaster that is starting and tune it; None when it died or `timeout` passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = status(data_dir)
+        if current.running:
+            _tune_once(current)
+            return current
+        if not _starting(data_dir):
+            return None
+        time.sleep(0.1)
+    return None
+
+
 def _check_data_dir(data_dir: Path) -> None:
     """Refuse a folder that holds something other than a PostgreSQL cluster."""
     if data_dir.exists() and not data_dir.is_dir():
@@ -118,6 +139,16 @@ def _clear_stale_pidfile(data_dir: Path) -> None:
     if st.pid is not None and _pid_alive(st.pid) and _is_our_postgres(st.pid, data_dir):
         return
     log.warning("removing stale %s (PID %s is not a running PostgreSQL)", pidfile, st.pid)
+    # The socket's lock file names the same PID. PostgreSQL trusts any PID that `kill(pid, 0)`
+    # reaches, and a crashed postmaster stays a zombie where PID 1 does not reap (a container
+    # without an init): the server would then refuse to start until the zombie is gone.
+    for lock in (st.socket_dir or data_dir).glob(".s.PGSQL.*.lock"):
+        try:
+            named = int(lock.read_text().splitlines()[0])
+        except (OSError, IndexError, ValueError):
+            continue
+        if named == st.pid:
+            lock.unlink(missing_ok=True)
     pidfile.unlink(missing_ok=True)
 
 
@@ -139,11 +170,20 @@ def ensure_running(data_dir: Path) -> ServerStatus:
             "the embedded PostgreSQL needs the `pgserver` wheel, which is not installed",
             hint="use Python 3.11 or 3.12 (`make install`), or set COGNITIONOS_DATABASE_URL",
         ) from exc
+    if _starting(data_dir) and (started := _await_start(data_dir, RECOVERY_TIMEOUT)):
+        return started  # another process started it a moment ago
     # pgserver caches a handle per folder; after a stop it would hand back the dead one.
     PostgresServer._instances.pop(data_dir.resolve(), None)
     try:
         pgserver.get_server(data_dir, cleanup_mode=None)
     except Exception as exc:
+        # pgserver gives `pg_ctl start` 10 s. After an unclean shutdown PostgreSQL first syncs
+        # the data folder and replays its WAL, which can take longer; it keeps starting.
+        if _starting(data_dir):
+            log.warning("the embedded PostgreSQL in %s is recovering after an unclean shutdown; waiting up to"
+                        " %.0f s", data_dir, RECOVERY_TIMEOUT)
+            if started := _await_start(data_dir, RECOVERY_TIMEOUT):
+                return started
         logfile = data_dir / "log"
         tail = ""
         if logfile.exists():
@@ -152,12 +192,8 @@ def ensure_running(data_dir: Path) -> ServerStatus:
             f"the embedded PostgreSQL in {data_dir} did not start: {exc}\n{tail}",
             hint=f"read {logfile}; if another server uses this folder, stop it (`cognos db down`)",
         ) from exc
-    for _ in range(50):
-        current = status(data_dir)
-        if current.running:
-            _tune_once(current)
-            return current
-        time.sleep(0.1)
+    if started := _await_start(data_dir, 5.0):
+        return started
     raise DatabaseError(f"the embedded PostgreSQL in {data_dir} did not become ready")
 
 

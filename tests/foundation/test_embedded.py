@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import threading
+import time
 from pathlib import Path
 
+import pgserver
 import psutil
 import pytest
 from typer.testing import CliRunner
@@ -162,3 +166,63 @@ def test_cognos_db_up_status_down_manage_the_embedded_server(stopped_cluster: Pa
     after = json.loads(runner.invoke(app, ["db", "status", "--json"]).stdout)
     assert after["running"] is False and "revision" not in after
     assert runner.invoke(app, ["db", "down"]).output.strip().startswith("not running")
+
+
+def test_a_killed_server_recovers_on_the_next_start(stopped_cluster: Path) -> None:
+    """SIGKILL leaves the pid file and un-checkpointed WAL behind: the next start replays it."""
+    pg = stopped_cluster
+    first = embedded.ensure_running(pg)
+    _write_row(pg, "before-crash")
+    with connect(first.url(), autocommit=True) as conn:  # commits are asynchronous: wait for the WAL writer
+        written = conn.execute("SELECT pg_current_wal_insert_lsn() AS lsn").fetchone()["lsn"]
+        while not conn.execute("SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn AS ok", (written,)).fetchone()["ok"]:
+            time.sleep(0.05)
+    os.kill(first.pid or -1, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while not _gone(first.pid or -1) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    st = embedded.ensure_running(pg)
+    assert st.running and st.pid != first.pid
+    assert "before-crash" in _rows(pg)
+    assert "automatic recovery in progress" in (pg / "log").read_text()
+
+
+def _start_frozen_while_starting(pg: Path) -> subprocess.Popen[bytes] | None:
+    """Start a postmaster by hand and SIGSTOP it while its pid file still says "starting"."""
+    postgres = Path(pgserver.__file__).parent / "pginstall" / "bin" / "postgres"
+    proc = subprocess.Popen([str(postgres), "-D", str(pg), "-h", "", "-k", str(pg)], user=pg.stat().st_uid,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            lines = (pg / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            lines = []
+        if len(lines) >= 8 and lines[7].strip() == "starting":
+            os.kill(proc.pid, signal.SIGSTOP)
+            if (pg / "postmaster.pid").read_text().splitlines()[7].strip() == "starting":
+                return proc
+            os.kill(proc.pid, signal.SIGCONT)
+            break
+        if len(lines) >= 8 and lines[7].strip() == "ready":
+            break
+        time.sleep(0.0005)
+    embedded.stop(pg)
+    return None
+
+
+def test_a_server_another_process_is_starting_is_awaited(stopped_cluster: Path) -> None:
+    """A second process must wait for the starting server (e.g. one replaying WAL after a crash,
+    which may take longer than pgserver's 10 s `pg_ctl` timeout), not report a failed start."""
+    pg = stopped_cluster
+    proc = None
+    for _ in range(10):  # the "starting" window lasts ~0.1 s; catch it
+        if (proc := _start_frozen_while_starting(pg)) is not None:
+            break
+    assert proc is not None, "could not catch the postmaster while it was starting"
+    assert not embedded.status(pg).running
+    threading.Timer(1.5, os.kill, (proc.pid, signal.SIGCONT)).start()
+    started = time.monotonic()
+    st = embedded.ensure_running(pg)
+    assert st.running and st.pid == proc.pid  # the same server, not a second one
+    assert time.monotonic() - started >= 1.4
