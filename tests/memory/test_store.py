@@ -159,3 +159,22 @@ def test_deferred_index_bulk_load_rebuilds_the_index(store: MemoryStore, db: Dat
                             defer_index=True)
     assert result.inserted == 300 and index_present(db) and store.last_index_build_seconds > 0
     assert store.search(ns, "alice", "bulk memory 17 about topic 3", k=1)[0].content == "bulk memory 17 about topic 3"
+
+
+def test_new_memories_get_time_ordered_ids(store: MemoryStore, db: Database, ns: str) -> None:
+    """Version 7 ids: ordered by when the memory was stored, so lifecycle writes by id stay local."""
+    import time
+    import uuid
+
+    ids = []
+    for i in range(3):
+        ids.append(store.store(ns, "alice", f"memory number {i} in storage order"))
+        time.sleep(0.003)  # ids order by millisecond; inside one they are random
+    assert ids == sorted(ids)
+    store.add_many(ns, "alice", [f"bulk memory {i}" for i in range(50)])
+    rows = db.fetch_all("SELECT id, created_at FROM memories")
+    assert len(rows) == 53 and len({r["id"] for r in rows}) == 53
+    for r in rows:
+        assert r["id"].version == 7 and r["id"].variant == uuid.RFC_4122
+        stamped = datetime.fromtimestamp((r["id"].int >> 80) / 1000, UTC)
+        assert abs(stamped - r["created_at"]) < timedelta(seconds=5)
