@@ -7,7 +7,7 @@ primary-key index, so every probe lands on a different index page, and the embed
 reaches are scattered the same way. With ids ordered by insertion time, memories stored
 together (and so usually aged together) have neighbouring ids: the probes walk the
 indexes and the embeddings' pages in order. Measured on 1M memories: a full lifecycle pass
-4.5-5.2 s against 5.2-6.3 s with random ids, on copies of the same data. Inserting also
+4.5-5.2 s against 5.2-6.5 s with random ids, on copies of the same data. Inserting also
 appends to the primary key instead of splitting pages all over it.
 
 The id layout is RFC 9562's version 7: 48 bits of Unix milliseconds, the version and
