@@ -178,3 +178,24 @@ def test_new_memories_get_time_ordered_ids(store: MemoryStore, db: Database, ns:
         assert r["id"].version == 7 and r["id"].variant == uuid.RFC_4122
         stamped = datetime.fromtimestamp((r["id"].int >> 80) / 1000, UTC)
         assert abs(stamped - r["created_at"]) < timedelta(seconds=5)
+
+
+def test_a_small_namespace_in_a_big_table_gets_its_exact_top_k(
+    store: MemoryStore, namespaces: NamespaceManager, ns: str
+) -> None:
+    """The index scan walks the whole table's graph, so a small namespace may yield fewer than k
+    rows from it: the store then runs the exact query (filter by namespace, then sort)."""
+    namespaces.create("tiny", "alice")
+    store.add_many(ns, "alice", [f"runbook step {i} for service {i % 40}" for i in range(3_000)])
+    tiny = [f"tiny note {i} about deploy windows" for i in range(6)]
+    store.add_many("tiny", "alice", tiny)
+    query = "runbook step 7 for service 7"  # far from every tiny note: the index yields none of them
+    vectors = store.embedder.embed(tiny)
+    q = store.embedder.embed([query])[0]
+    similarity = vectors @ q / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(q))
+    for k in (6, 3, 6):  # the same pooled session again: its cached plans must keep answering
+        hits = store.search("tiny", "alice", query, k=k)
+        assert len(hits) == k and set(tiny) >= {h.content for h in hits}
+        assert [h.similarity for h in hits] == pytest.approx(sorted(similarity, reverse=True)[:k], abs=1e-5)
+        assert all(h.similarity == pytest.approx(similarity[tiny.index(h.content)], abs=1e-5) for h in hits)
+        assert {h.content for h in store.search(ns, "alice", query, k=6)}.isdisjoint(tiny)
