@@ -1,14 +1,15 @@
 """The search call and re-ranking.
 
-A search is one statement: `cognitionos_search_memories(...)` (migration 0010) switches to
-the app role, sets the acting user and runs the query under row-level security on the
-server, so a search costs one round trip and one statement. The approximate query orders
-by `e.embedding <=> q` so the HNSW index on `memory_embeddings` serves it, then fetches each
-candidate's memory by primary key; pgvector < 0.8 applies other filters after the index
-scan, so a namespace that is a small part of the table (or a tight metadata filter) can
-yield fewer than k rows. The store then asks for the exact query, whose ORDER BY the index
-cannot serve, so PostgreSQL filters first (namespace index) and sorts what is left:
-correct, and cheap exactly when it is needed.
+A search is one statement: `cognitionos_search_memories(...)` (migrations 0010, 0012)
+switches to the app role, sets the acting user and runs the query under row-level security
+on the server, with a plan made once per session, so a search costs one round trip and one
+statement. The approximate query orders by `e.embedding <=> q` so the HNSW index on
+`memory_embeddings` serves it, then fetches each candidate's memory by primary key;
+pgvector < 0.8 applies other filters after the index scan, so a namespace that is a small
+part of the table (or a tight metadata filter) can yield fewer than k rows. The store then
+asks for the exact query, whose ORDER BY the index cannot serve: PostgreSQL reads the
+namespace's memories through their namespace index, their embeddings by primary key, and
+sorts what is left. Correct, and cheap exactly when it is needed.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ depends_on = None
 
 APP_ROLE = "cognitionos_app"
 
-_QUERY = """
+QUERY = """
         SELECT m.id::text, m.content, m.content_compressed, m.importance, m.created_at, m.metadata, m.archived,
                e.embedding <=> p_query
         FROM memory_embeddings e, memories m
@@ -44,12 +44,12 @@ _QUERY = """
         LIMIT p_limit"""
 
 
-def upgrade() -> None:
-    approximate = _QUERY.format(order="e.embedding <=> p_query")
-    exact = _QUERY.format(order="(e.embedding <=> p_query) + 0")
-    op.execute(
-        f"""
-        CREATE FUNCTION cognitionos_search_memories(
+def function_sql(query: str, settings: str) -> str:
+    """The function's definition around `query` (a template with `{order}`); migration 0012 reuses it."""
+    approximate = query.format(order="e.embedding <=> p_query")
+    exact = query.format(order="(e.embedding <=> p_query) + 0")
+    return f"""
+        CREATE OR REPLACE FUNCTION cognitionos_search_memories(
             p_user uuid, p_namespace uuid, p_query vector, p_limit int, p_ef_search int,
             p_include_archived boolean DEFAULT false, p_metadata jsonb DEFAULT NULL,
             p_created_after timestamptz DEFAULT NULL, p_created_before timestamptz DEFAULT NULL,
@@ -58,7 +58,7 @@ def upgrade() -> None:
                        created_at timestamptz, metadata jsonb, archived boolean, distance double precision)
         LANGUAGE plpgsql VOLATILE SECURITY INVOKER
         SET search_path = public, pg_temp
-        SET plan_cache_mode = force_custom_plan
+        {settings}
         AS $$
         DECLARE
             prev_role text := current_setting('role');
@@ -76,7 +76,13 @@ def upgrade() -> None:
         END
         $$
         """
-    )
+
+
+SETTINGS = "SET plan_cache_mode = force_custom_plan"
+
+
+def upgrade() -> None:
+    op.execute(function_sql(QUERY, SETTINGS))
 
 
 def downgrade() -> None:
