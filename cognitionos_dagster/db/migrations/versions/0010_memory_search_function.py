@@ -44,10 +44,8 @@ QUERY = """
         LIMIT p_limit"""
 
 
-def function_sql(query: str, settings: str) -> str:
-    """The function's definition around `query` (a template with `{order}`); migration 0012 reuses it."""
-    approximate = query.format(order="e.embedding <=> p_query")
-    exact = query.format(order="(e.embedding <=> p_query) + 0")
+def function_sql(approximate: str, exact: str, settings: str) -> str:
+    """The function's definition around its two query statements; migration 0012 reuses it."""
     return f"""
         CREATE OR REPLACE FUNCTION cognitionos_search_memories(
             p_user uuid, p_namespace uuid, p_query vector, p_limit int, p_ef_search int,
@@ -68,9 +66,9 @@ def function_sql(query: str, settings: str) -> str:
                     set_config('cognitionos.user_id', p_user::text, true),
                     set_config('hnsw.ef_search', p_ef_search::text, true);
             IF p_exact THEN
-                RETURN QUERY {exact};
+                {exact};
             ELSE
-                RETURN QUERY {approximate};
+                {approximate};
             END IF;
             PERFORM set_config('role', prev_role, true), set_config('cognitionos.user_id', prev_user, true);
         END
@@ -81,8 +79,12 @@ def function_sql(query: str, settings: str) -> str:
 SETTINGS = "SET plan_cache_mode = force_custom_plan"
 
 
+APPROXIMATE = "RETURN QUERY " + QUERY.format(order="e.embedding <=> p_query")
+EXACT = "RETURN QUERY " + QUERY.format(order="(e.embedding <=> p_query) + 0")
+
+
 def upgrade() -> None:
-    op.execute(function_sql(QUERY, SETTINGS))
+    op.execute(function_sql(APPROXIMATE, EXACT, SETTINGS))
 
 
 def downgrade() -> None:
