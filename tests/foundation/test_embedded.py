@@ -93,9 +93,10 @@ def test_a_stale_pidfile_naming_another_postgres_is_not_trusted(stopped_cluster:
     signal a server that is not ours.
     """
     pg = stopped_cluster
-    other = next(
+    other = next(  # a postmaster (started with -D), not one of its backends, which come and go
         p for p in psutil.process_iter(["name", "cmdline"])
-        if p.info["name"] == "postgres" and str(pg) not in " ".join(p.info["cmdline"] or [])
+        if p.info["name"] == "postgres" and "-D" in (p.info["cmdline"] or [])
+        and str(pg) not in " ".join(p.info["cmdline"] or [])
     )
     embedded.ensure_running(pg)
     _write_row(pg, "stale-other")
