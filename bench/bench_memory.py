@@ -212,8 +212,6 @@ def _search_floor(url: str, queries: np.ndarray, ef: int, store_p95: float) -> N
     print(f"  MemoryStore.search p95 is {store_p95 / bare[1]:.2f}x the bare query's")
 
 
-
-
 def _exact_top10(vectors: np.ndarray, queries: np.ndarray) -> list[float]:
     """The exact 10th-best cosine similarity of each query (brute force over every memory)."""
     out: list[float] = []
