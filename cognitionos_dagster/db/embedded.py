@@ -33,7 +33,8 @@ class ServerStatus:
     pid: int | None
     socket_dir: Path | None
     port: int | None
-    running: bool
+    running: bool  # ready for connections
+    starting: bool = False  # our postmaster is alive but not ready yet: starting, or recovering after a crash
 
     def url(self, database: str = "postgres") -> str:
         if not self.running or self.socket_dir is None:
@@ -90,13 +91,7 @@ def status(data_dir: Path) -> ServerStatus:
         return ServerStatus(data_dir, None, None, None, False)
     running = _pid_alive(pid) and _is_our_postgres(pid, data_dir)
     ready = running and (len(lines) < 8 or lines[7].strip() in ("ready", ""))
-    return ServerStatus(data_dir, pid, socket_dir, port, ready)
-
-
-def _starting(data_dir: Path) -> bool:
-    """Our postmaster is alive but not ready yet: starting, or recovering after a crash."""
-    st = status(data_dir)
-    return not st.running and st.pid is not None and _pid_alive(st.pid) and _is_our_postgres(st.pid, data_dir)
+    return ServerStatus(data_dir, pid, socket_dir, port, ready, starting=running and not ready)
 
 
 def _await_start(data_dir: Path, timeout: float) -> ServerStatus | None:
@@ -107,7 +102,7 @@ def _await_start(data_dir: Path, timeout: float) -> ServerStatus | None:
         if current.running:
             _tune_once(current)
             return current
-        if not _starting(data_dir):
+        if not current.starting:
             return None
         time.sleep(0.1)
     return None
@@ -170,7 +165,7 @@ def ensure_running(data_dir: Path) -> ServerStatus:
             "the embedded PostgreSQL needs the `pgserver` wheel, which is not installed",
             hint="use Python 3.11 or 3.12 (`make install`), or set COGNITIONOS_DATABASE_URL",
         ) from exc
-    if _starting(data_dir) and (started := _await_start(data_dir, RECOVERY_TIMEOUT)):
+    if status(data_dir).starting and (started := _await_start(data_dir, RECOVERY_TIMEOUT)):
         return started  # another process started it a moment ago
     # pgserver caches a handle per folder; after a stop it would hand back the dead one.
     PostgresServer._instances.pop(data_dir.resolve(), None)
@@ -179,7 +174,7 @@ def ensure_running(data_dir: Path) -> ServerStatus:
     except Exception as exc:
         # pgserver gives `pg_ctl start` 10 s. After an unclean shutdown PostgreSQL first syncs
         # the data folder and replays its WAL, which can take longer; it keeps starting.
-        if _starting(data_dir):
+        if status(data_dir).starting:
             log.warning("the embedded PostgreSQL in %s is recovering after an unclean shutdown; waiting up to"
                         " %.0f s", data_dir, RECOVERY_TIMEOUT)
             if started := _await_start(data_dir, RECOVERY_TIMEOUT):

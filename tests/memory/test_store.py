@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -163,9 +165,6 @@ def test_deferred_index_bulk_load_rebuilds_the_index(store: MemoryStore, db: Dat
 
 def test_new_memories_get_time_ordered_ids(store: MemoryStore, db: Database, ns: str) -> None:
     """Version 7 ids: ordered by when the memory was stored, so lifecycle writes by id stay local."""
-    import time
-    import uuid
-
     ids = []
     for i in range(3):
         ids.append(store.store(ns, "alice", f"memory number {i} in storage order"))

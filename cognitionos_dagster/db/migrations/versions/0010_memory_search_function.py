@@ -15,8 +15,9 @@ needed. Plans are custom per call (`plan_cache_mode`): a generic plan cannot see
 and the filters and picks a sequential scan and sort over the whole table.
 
 Filters arrive as NULL when unused; `p_exact` orders by `distance + 0`, which the HNSW
-index cannot serve, so PostgreSQL filters by namespace first and sorts what is left (the
-store asks for it when the index scan yields fewer than the rows wanted).
+index cannot serve, so PostgreSQL reads the namespace's rows and sorts them (the store asks
+for it when the index scan yields fewer than the rows wanted; migration 0012 lets that
+query use the namespace index).
 
 Revision ID: 0010
 """

@@ -66,7 +66,7 @@ def _statements(base: ModuleType) -> tuple[str, str]:
     exact = query.format(order="(e.embedding <=> p_query) + 0")
     for n, name in enumerate(_ARGUMENTS, start=1):
         exact = exact.replace(name, f"${n}")
-    assert "p_" not in exact.replace("e.embedding", "")
+    assert "p_" not in exact, "every argument of the exact query must be passed as $n"
     return approximate, f"RETURN QUERY EXECUTE $exact${exact}$exact$ USING {', '.join(_ARGUMENTS)}"
 
 
