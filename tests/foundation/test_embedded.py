@@ -73,6 +73,44 @@ def test_start_reuse_stop_and_restart_keep_the_data(stopped_cluster: Path) -> No
     assert _rows(pg) == ["before-stop"]
 
 
+def _settings(pg: Path) -> dict[str, str]:
+    with connect(embedded.status(pg).url(), autocommit=True) as conn:
+        return {key: conn.execute(f"SELECT current_setting('{key}') AS v").fetchone()["v"]
+                for key in embedded.tuning()}
+
+
+def _in_mb(value: str) -> int:
+    number, unit = int(value[:-2]), value[-2:]
+    return number * {"kB": 1, "MB": 1024, "GB": 1024 * 1024}[unit] // 1024
+
+
+def test_a_started_server_runs_with_the_tuning_and_gets_it_back_when_it_changed(stopped_cluster: Path) -> None:
+    pg = stopped_cluster
+    wanted = embedded.tuning()
+    embedded.ensure_running(pg)
+    running = _settings(pg)
+    assert _in_mb(running["shared_buffers"]) == _in_mb(wanted["shared_buffers"]) >= 256
+    assert running["max_connections"] == wanted["max_connections"]
+    assert running["synchronous_commit"] == "off"
+
+    # A folder tuned by an earlier version (other values, the old marker): the next start re-tunes it.
+    with connect(embedded.status(pg).url(), autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET shared_buffers = '128MB'")
+    (pg / embedded.TUNING_MARKER).write_text("tuned\n")
+    embedded.stop(pg)
+    embedded.ensure_running(pg)
+    assert _in_mb(_settings(pg)["shared_buffers"]) == _in_mb(wanted["shared_buffers"])
+
+    # Tuned and unchanged: a restart keeps what an operator set by hand.
+    with connect(embedded.status(pg).url(), autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET shared_buffers = '200MB'")
+    embedded.stop(pg)
+    embedded.ensure_running(pg)
+    assert _settings(pg)["shared_buffers"] == "200MB"
+    with connect(embedded.status(pg).url(), autocommit=True) as conn:
+        conn.execute(f"ALTER SYSTEM SET shared_buffers = '{wanted['shared_buffers']}'")
+
+
 def test_a_stale_pidfile_naming_a_dead_process_is_cleared(stopped_cluster: Path) -> None:
     pg = stopped_cluster
     embedded.ensure_running(pg)
