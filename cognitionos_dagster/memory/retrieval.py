@@ -25,10 +25,14 @@ from cognitionos_dagster.memory.compression import stored_text
 from cognitionos_dagster.memory.interface import MemoryHit
 from cognitionos_dagster.memory.models import RerankWeights, SearchFilters
 
+# Rows come back as tuples in this column order. Empty metadata comes back as NULL: decoding a
+# jsonb value costs ~5 us in psycopg (bytes copy, json.loads), half of a search's row decoding.
 SEARCH_CALL = (
-    "SELECT * FROM cognitionos_search_memories(%(user)s, %(ns)s, %(q)b, %(limit)s, %(ef)s, %(archived)s,"
+    "SELECT id, content, content_compressed, importance, created_at, nullif(metadata, '{}'::jsonb), archived,"
+    " distance FROM cognitionos_search_memories(%(user)s, %(ns)s, %(q)b, %(limit)s, %(ef)s, %(archived)s,"
     " %(md)s, %(after)s, %(before)s, %(exact)s)"
 )
+SearchRow = tuple[str, str | None, bytes | None, float, datetime, dict[str, Any] | None, bool, float]
 
 
 def search_params(
@@ -63,32 +67,34 @@ def candidate_count(k: int, weights: RerankWeights) -> int:
 
 
 def rerank(
-    rows: list[dict[str, Any]], namespace: str, k: int, weights: RerankWeights, now: datetime | None = None
+    rows: list[SearchRow], namespace: str, k: int, weights: RerankWeights, now: datetime | None = None
 ) -> list[MemoryHit]:
+    """Hits in the order the weights give. The rows' types are the database's, so the hits are built
+    without validation (a validated model costs ~3 us a hit, a third of the Python in a search)."""
+    plain = weights.is_plain_similarity
     now = now or datetime.now(UTC)
     hits = []
-    for row in rows:
-        similarity = 1.0 - float(row["distance"])
-        age_days = max(0.0, (now - row["created_at"]).total_seconds() / 86400.0)
-        recency = math.pow(0.5, age_days / weights.half_life_days)
-        score = (
-            weights.similarity * similarity
-            + weights.recency * recency
-            + weights.importance * float(row["importance"])
-        )
+    for memory_id, content, compressed, importance, created_at, metadata, archived, distance in rows:
+        similarity = 1.0 - distance
+        if plain:
+            score = weights.similarity * similarity
+        else:
+            age_days = max(0.0, (now - created_at).total_seconds() / 86400.0)
+            recency = math.pow(0.5, age_days / weights.half_life_days)
+            score = weights.similarity * similarity + weights.recency * recency + weights.importance * importance
         hits.append(
             MemoryHit(
-                id=row["id"],
+                id=memory_id,
                 namespace=namespace,
-                content=stored_text(row["content"], row["content_compressed"]),
+                content=stored_text(content, compressed),
                 score=round(score, 6),
                 similarity=round(similarity, 6),
-                importance=float(row["importance"]),
-                created_at=row["created_at"],
-                archived=bool(row["archived"]),
-                metadata=row["metadata"] or {},
+                importance=importance,
+                created_at=created_at,
+                archived=archived,
+                metadata=metadata or {},
             )
         )
-    if not weights.is_plain_similarity:
+    if not plain:
         hits.sort(key=lambda h: h.score, reverse=True)
     return hits[:k]

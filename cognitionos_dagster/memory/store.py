@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from psycopg.rows import tuple_row
 
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.errors import MemoryStoreError
@@ -226,13 +227,14 @@ class MemoryStore:
         limit = retrieval.candidate_count(k, weights)
         query_vector = self._embed([query])[0]
 
-        def call(conn: access.Conn, exact: bool) -> list[dict[str, Any]]:
+        def call(conn: access.Conn, exact: bool) -> list[retrieval.SearchRow]:
             params = retrieval.search_params(
                 uid, ns_id, query_vector, flt, limit=limit, ef_search=max(self.ef_search, limit),
                 include_archived=include_archived, exact=exact,
             )
             try:
-                return conn.execute(retrieval.SEARCH_CALL, params).fetchall()
+                with conn.cursor(row_factory=tuple_row) as cur:
+                    return cur.execute(retrieval.SEARCH_CALL, params).fetchall()
             except access.ROLE_ERRORS as exc:
                 raise access.role_error(exc) from exc
 

@@ -38,6 +38,23 @@ def test_is_a_memory_provider_and_finds_the_closest(store: MemoryStore, ns: str)
     assert hits[0].score >= hits[1].score and hits[0].similarity == hits[0].score
 
 
+def test_a_hit_carries_the_stored_fields(store: MemoryStore, db: Database, ns: str) -> None:
+    store.add_many(ns, "alice", [
+        MemoryItem(content="the queue retries three times", importance=0.8,
+                   metadata={"source": "runbook", "tags": ["queue", "retry"], "page": 3}),
+        MemoryItem(content="the queue is named jobs", importance=0.2),
+    ])
+    hits = {h.content: h for h in store.search(ns, "alice", "the queue retries", k=2)}
+    tagged, plain = hits["the queue retries three times"], hits["the queue is named jobs"]
+    assert tagged.metadata == {"source": "runbook", "tags": ["queue", "retry"], "page": 3}
+    assert plain.metadata == {}
+    assert (tagged.importance, plain.importance) == pytest.approx((0.8, 0.2))
+    stored = db.fetch_one("SELECT id::text AS id, created_at FROM memories WHERE importance > 0.5")
+    assert (tagged.id, tagged.created_at) == (stored["id"], stored["created_at"])
+    assert tagged.namespace == ns and not tagged.archived
+    assert 0.0 < tagged.similarity <= 1.0 and tagged.score == tagged.similarity
+
+
 def test_dedupe_keeps_one_row_and_counts_the_access(store: MemoryStore, db: Database, ns: str) -> None:
     first = store.store(ns, "alice", "deploys happen on Tuesdays")
     second = store.store(ns, "alice", "deploys happen on Tuesdays")
