@@ -290,7 +290,7 @@ class MemoryStore:
         return self.access_stats.flush()
 
     def close(self) -> None:
-        self.flush()
+        self.access_stats.close()
 
     def __enter__(self) -> MemoryStore:
         return self

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -84,8 +87,41 @@ def test_buffer_flushes_when_full(db: Database, ns: str) -> None:
     store = MemoryStore(db, LocalEmbedder(384), access_stats=buffer)
     store.add_many(ns, "alice", [f"note {i}" for i in range(4)])
     store.search(ns, "alice", "note", k=4)
-    assert buffer.flushes == 1 and len(buffer) == 0
+    _until(lambda: buffer.flushes == 1)  # written by the buffer's thread, not by the search
+    assert len(buffer) == 0
     assert db.fetch_one("SELECT sum(access_count) AS n FROM memories")["n"] == 4
+
+
+def test_reads_are_written_after_max_age_without_another_read(db: Database, ns: str) -> None:
+    buffer = AccessStatsBuffer(db, max_pending=1_000, max_age_seconds=0.2)
+    store = MemoryStore(db, LocalEmbedder(384), access_stats=buffer)
+    memory_id = store.store(ns, "alice", "the runbook lives in the wiki")
+    store.search(ns, "alice", "where is the runbook", k=1)
+    _until(lambda: _row(db, memory_id)["access_count"] == 1)
+    assert buffer.flushes == 1
+    store.close()
+
+
+def test_a_process_that_never_closes_its_store_still_writes_its_reads(db: Database, ns: str) -> None:
+    memory_id = MemoryStore(db, LocalEmbedder(384)).store(ns, "alice", "backups run at midnight")
+    script = (
+        "import sys\n"
+        "from cognitionos_dagster.db.connection import Database\n"
+        "from cognitionos_dagster.llm.local_embedding import LocalEmbedder\n"
+        "from cognitionos_dagster.memory.store import MemoryStore\n"
+        "store = MemoryStore(Database(sys.argv[1]), LocalEmbedder(384))\n"
+        "for _ in range(3):\n"
+        "    assert store.search('agent-notes', 'alice', 'when do backups run', k=1)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, db.url], check=True, timeout=120)
+    assert _row(db, memory_id)["access_count"] == 3
+
+
+def _until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not written in time"
+        time.sleep(0.05)
 
 
 def test_filters_metadata_and_time_range(store: MemoryStore, db: Database, ns: str, backdate) -> None:
