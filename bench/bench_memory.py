@@ -138,8 +138,9 @@ class ClusteredEmbedder:
 def bench_search(n: int, queries: int, verdicts: Verdicts) -> None:
     rng = np.random.default_rng(7)
     topics = max(50, n // 100)
-    texts, topic_ids = corpus(n + queries, rng, topics=topics)
-    memories, probes = texts[:n], texts[n:]
+    warmup = 200
+    texts, topic_ids = corpus(n + warmup + queries, rng, topics=topics)
+    memories, warm, probes = texts[:n], texts[n:n + warmup], texts[n + warmup:]
     embedder = ClusteredEmbedder(384, texts, [int(t) for t in topic_ids], topics)
     vectors = embedder.embed(memories)
     with temp_database(migrated=True) as url:
@@ -147,31 +148,42 @@ def bench_search(n: int, queries: int, verdicts: Verdicts) -> None:
         NamespaceManager(db).create("bench", "bench-user")
         store = MemoryStore(db, embedder, batch_size=10_000)
         store.add_many("bench", "bench-user", memories, defer_index=True)
+        # Steady state, as a store is some minutes after a bulk load: autovacuum has set the rows'
+        # visibility and hint bits (the first read of a fresh row checks its transaction's commit).
+        with connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM (ANALYZE) memories, memory_embeddings")
         exact = _exact_top10(vectors, embedder.embed(probes))
         sims = -np.sort(-(embedder.embed(probes[:256]) @ vectors.T), axis=1)
         print(f"\n(dataset: {n:,} memories in {topics:,} topics; a query's 1st / 10th / 11th / 100th most similar "
               f"memory: {sims[:, 0].mean():.2f} / {sims[:, 9].mean():.2f} / {sims[:, 10].mean():.2f} / "
               f"{sims[:, 99].mean():.2f} cosine on average)")
+        efs = (32, 40, 48, 64, 100)
+        for ef in efs:  # warm-up on other queries than the measured ones
+            store.ef_search = ef
+            for q in warm:
+                store.search("bench", "bench-user", q, k=10)
+        lat: dict[int, list[float]] = {ef: [] for ef in efs}
+        recall: dict[int, list[float]] = {ef: [] for ef in efs}
+        # The ef values take turns, 50 queries at a time, so a noisy minute on this VM falls on all of them.
+        for start in range(0, queries, 50):
+            for ef in efs:
+                store.ef_search = ef
+                for qi in range(start, min(start + 50, queries)):
+                    t0 = time.perf_counter()
+                    hits = store.search("bench", "bench-user", probes[qi], k=10)
+                    lat[ef].append(time.perf_counter() - t0)
+                    # A hit is right when its exact similarity reaches the 10th best one's (ties count).
+                    right = [h for h in hits if h.similarity is not None and h.similarity >= exact[qi] - 1e-5]
+                    recall[ef].append(min(len(right), 10) / 10)
         rows = []
         chosen = None
-        for ef in (32, 40, 48, 64, 100):
-            store.ef_search = ef
-            for q in probes[:50]:  # warm-up
-                store.search("bench", "bench-user", q, k=10)
-            lat, recall = [], []
-            for qi, q in enumerate(probes):
-                t0 = time.perf_counter()
-                hits = store.search("bench", "bench-user", q, k=10)
-                lat.append(time.perf_counter() - t0)
-                # A hit is right when its exact similarity reaches the 10th best one's (ties count).
-                right = [h for h in hits if h.similarity is not None and h.similarity >= exact[qi] - 1e-5]
-                recall.append(min(len(right), 10) / 10)
-            p50, p95 = (float(np.percentile(lat, p)) * 1000 for p in (50, 95))
-            r = float(np.mean(recall))
+        for ef in efs:
+            p50, p95 = (float(np.percentile(lat[ef], p)) * 1000 for p in (50, 95))
+            r = float(np.mean(recall[ef]))
             rows.append((ef, f"{p50:.2f}", f"{p95:.2f}", f"{r:.3f}"))
             if chosen is None and r >= 0.98:
                 chosen = (ef, p95, r)
-        table(f"Top-10 search through MemoryStore.search ({queries} queries, {n:,} memories)",
+        table(f"Top-10 search through MemoryStore.search ({queries} queries, {n:,} memories, ef values interleaved)",
               ("hnsw.ef_search", "p50 ms", "p95 ms", "recall@10"), rows)
         if chosen is None:
             verdicts.check("top-10 p95 <= 2 ms at recall@10 >= 0.98", False, "recall < 0.98 at every ef tried")
