@@ -209,7 +209,7 @@ def _shared_buffers() -> str:
 
 
 def tuning() -> dict[str, str]:
-    """The settings the embedded server runs with (see `_tune`)."""
+    """The settings the embedded server runs with (applied by `_tune_once`)."""
     return {
         "max_connections": "300",
         "shared_buffers": _shared_buffers(),
