@@ -2,21 +2,23 @@
 
 Reads record (id, count, last time) here, which costs a dict update. A background thread
 writes the buffer with a single `UPDATE ... FROM unnest(...)` every `max_age_seconds`, at
-once when it holds `max_pending` ids, on `flush()`/`close()`, and when the process exits.
-A read never waits for that write (a flush of a few thousand ids takes 0.1-0.3 s) unless
-the buffer has grown to four times `max_pending` because flushes keep failing or fall
-behind: then the read flushes itself rather than let the buffer grow without bound.
-Counts are additive, so two processes flushing the same ids never lose an access, and a
-failed flush keeps its counts for the next one.
+once when it holds `max_pending` ids, on `flush()`/`close()`, and when the process ends
+(normally, or as a forked multiprocessing child, which skips `atexit`), even for a store
+nobody closed. A forked child starts with an empty buffer: what the parent recorded is the
+parent's to write. A read never waits for that write (a flush of a few thousand ids takes
+0.1-0.3 s) unless the buffer has grown to four times `max_pending` because flushes keep
+failing or fall behind: then the read flushes itself rather than let the buffer grow
+without bound. Counts are additive, so two processes flushing the same ids never lose an
+access, and a failed flush keeps its counts for the next one.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import multiprocessing.util
 import os
 import threading
-import weakref
 from datetime import UTC, datetime
 
 from cognitionos_dagster.db.connection import Database
@@ -31,7 +33,10 @@ FROM unnest(%s::uuid[], %s::int[], %s::timestamptz[]) AS u(id, n, at)
 WHERE m.id = u.id
 """
 
-_live: weakref.WeakSet[AccessStatsBuffer] = weakref.WeakSet()
+# Buffers holding reads since they were last closed. Held strongly on purpose: a store dropped
+# without `close()` (a Dagster step's, a script's) still has its reads written when the process ends.
+_active: set[AccessStatsBuffer] = set()
+_active_lock = threading.Lock()
 
 
 class AccessStatsBuffer:
@@ -43,7 +48,6 @@ class AccessStatsBuffer:
         self._lock = threading.Lock()
         self._flusher: _Flusher | None = None
         self.flushes = 0
-        _live.add(self)
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -57,9 +61,7 @@ class AccessStatsBuffer:
                 count, _ = self._pending.get(memory_id, (0, now))
                 self._pending[memory_id] = (count + 1, now)
             pending = len(self._pending)
-        flusher = self._flusher
-        if flusher is None or not flusher.serves_this_process():
-            flusher = self._start_flusher()
+        flusher = self._flusher or self._start_flusher()
         if pending >= 4 * self.max_pending:
             self.flush()
         elif pending >= self.max_pending:
@@ -89,33 +91,37 @@ class AccessStatsBuffer:
         """Stop the background thread and write what is pending (errors reach the caller)."""
         with self._lock:
             flusher, self._flusher = self._flusher, None
-        if flusher is not None and flusher.serves_this_process():
+        with _active_lock:
+            _active.discard(self)
+        if flusher is not None:
             flusher.stop()
         return self.flush()
 
     def _start_flusher(self) -> _Flusher:
         with self._lock:
-            if self._flusher is None or not self._flusher.serves_this_process():
-                self._flusher = _Flusher(self)  # also after a fork, where the parent's thread does not exist
-            return self._flusher
+            if self._flusher is None:
+                self._flusher = _Flusher(self)
+        with _active_lock:
+            _active.add(self)
+        _flush_when_this_process_ends()
+        return self._flusher
+
+    def _forget_inherited(self) -> None:
+        """In a forked child: what the parent recorded is the parent's to write, its thread is gone."""
+        self._pending = {}
+        self._lock = threading.Lock()  # another thread of the parent may have held it at the fork
+        self._flusher = None
 
 
 class _Flusher:
-    """The thread that flushes one buffer. It holds the buffer weakly: a buffer nobody uses any more
-    is collected, and its thread ends at its next wake-up."""
+    """The thread that flushes one buffer every `max_age_seconds`, or at once when woken."""
 
     def __init__(self, buffer: AccessStatsBuffer) -> None:
-        self.pid = os.getpid()
         self.wake = threading.Event()
         self._stopped = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, args=(weakref.ref(buffer), buffer.max_age_seconds),
-            name="cognitionos-access-stats", daemon=True,
-        )
+        self._thread = threading.Thread(target=self._run, args=(buffer,), name="cognitionos-access-stats",
+                                        daemon=True)
         self._thread.start()
-
-    def serves_this_process(self) -> bool:
-        return self.pid == os.getpid()
 
     def stop(self) -> None:
         self._stopped.set()
@@ -123,25 +129,48 @@ class _Flusher:
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
 
-    def _run(self, ref: weakref.ref[AccessStatsBuffer], interval: float) -> None:
+    def _run(self, buffer: AccessStatsBuffer) -> None:
         while not self._stopped.is_set():
-            self.wake.wait(interval)
+            self.wake.wait(buffer.max_age_seconds)
             self.wake.clear()
-            buffer = ref()
-            if buffer is None or self._stopped.is_set():
+            if self._stopped.is_set():
                 return
             try:
                 buffer.flush()
             except Exception as exc:  # kept for the next flush; a read must never see this thread's errors
                 log.warning("could not write memory access statistics (kept for the next try): %s", exc)
-            del buffer
 
 
 @atexit.register
 def _flush_at_exit() -> None:
-    """A process that never closed its store (a Dagster step, a script) still writes its reads."""
-    for buffer in list(_live):
+    """Write the reads of every buffer nobody closed."""
+    with _active_lock:
+        buffers = list(_active)
+    for buffer in buffers:
         try:
             buffer.close()
         except Exception as exc:
             log.warning("could not write memory access statistics at exit: %s", exc)
+
+
+_exit_hooked_in = 0
+
+
+def _flush_when_this_process_ends() -> None:
+    """A forked multiprocessing child ends with `os._exit`, which skips `atexit`; multiprocessing runs
+    its own finalizers first, registered in the child itself (the parent's are dropped at the fork)."""
+    global _exit_hooked_in
+    if _exit_hooked_in != os.getpid():
+        _exit_hooked_in = os.getpid()
+        multiprocessing.util.Finalize(None, _flush_at_exit, exitpriority=100)
+
+
+def _forget_inherited_buffers() -> None:
+    global _active_lock
+    _active_lock = threading.Lock()
+    for buffer in _active:
+        buffer._forget_inherited()
+    _active.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_buffers)

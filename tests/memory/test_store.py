@@ -117,6 +117,34 @@ def test_a_process_that_never_closes_its_store_still_writes_its_reads(db: Databa
     assert _row(db, memory_id)["access_count"] == 3
 
 
+_FORKED = """
+import multiprocessing, sys
+from cognitionos_dagster.db.connection import Database
+from cognitionos_dagster.llm.local_embedding import LocalEmbedder
+from cognitionos_dagster.memory.store import MemoryStore
+
+def child(url):  # a fork-started child ends with os._exit: atexit handlers do not run
+    store = MemoryStore(Database(url + "&application_name=forked-child"), LocalEmbedder(384))
+    for _ in range(2):
+        assert store.search("agent-notes", "alice", "when do backups run", k=1)
+
+if __name__ == "__main__":
+    store = MemoryStore(Database(sys.argv[1]), LocalEmbedder(384))
+    assert store.search("agent-notes", "alice", "when do backups run", k=1)  # pending in the parent
+    proc = multiprocessing.get_context("fork").Process(target=child, args=(sys.argv[1],))
+    proc.start()
+    proc.join()
+    assert proc.exitcode == 0
+    store.close()
+"""
+
+
+def test_reads_in_a_forked_child_are_written_once_and_the_parents_are_not_doubled(db: Database, ns: str) -> None:
+    memory_id = MemoryStore(db, LocalEmbedder(384)).store(ns, "alice", "backups run at midnight")
+    subprocess.run([sys.executable, "-c", _FORKED, db.url], check=True, timeout=120)
+    assert _row(db, memory_id)["access_count"] == 3  # one read in the parent, two in the child
+
+
 def _until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
