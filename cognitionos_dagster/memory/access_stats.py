@@ -101,10 +101,11 @@ class AccessStatsBuffer:
         with self._lock:
             if self._flusher is None:
                 self._flusher = _Flusher(self)
+            flusher = self._flusher  # a close() on another thread may reset the attribute meanwhile
         with _active_lock:
             _active.add(self)
         _flush_when_this_process_ends()
-        return self._flusher
+        return flusher
 
     def _forget_inherited(self) -> None:
         """In a forked child: what the parent recorded is the parent's to write, its thread is gone."""
