@@ -8,12 +8,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import psycopg
 import pytest
 
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.errors import MemoryStoreError
 from cognitionos_dagster.llm.local_embedding import LocalEmbedder
-from cognitionos_dagster.memory.access_stats import AccessStatsBuffer
+from cognitionos_dagster.memory.access_stats import AccessStatsBuffer, write_reads
 from cognitionos_dagster.memory.interface import MemoryProvider
 from cognitionos_dagster.memory.models import MemoryItem, RerankWeights
 from cognitionos_dagster.memory.namespaces import NamespaceManager
@@ -90,6 +91,25 @@ def test_buffer_flushes_when_full(db: Database, ns: str) -> None:
     _until(lambda: buffer.flushes == 1)  # written by the buffer's thread, not by the search
     assert len(buffer) == 0
     assert db.fetch_one("SELECT sum(access_count) AS n FROM memories")["n"] == 4
+
+
+def test_a_flush_looks_up_each_memory_by_key(db: Database, database_url: str, ns: str) -> None:
+    """A flush's cost must follow the ids it writes, not the table's size: left to itself, the
+    planner walks the whole primary key once to update a few thousand memories."""
+    MemoryStore(db, LocalEmbedder(384)).add_many(ns, "alice", [f"runbook line {i}" for i in range(3_000)])
+    ids = [r["id"] for r in db.fetch_all("SELECT id::text AS id FROM memories ORDER BY random() LIMIT 1500")]
+    at = datetime.now(UTC)
+    key_lookups = ("SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'memories_pkey'")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        before = conn.execute(key_lookups).fetchone()[0]
+        with conn.transaction():
+            assert write_reads(conn, {i: (2, at) for i in ids}) == 1500
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        after = conn.execute(key_lookups).fetchone()[0]
+    assert after - before >= 1500  # one lookup per memory written (a merge join makes one in all)
+    assert db.fetch_one("SELECT sum(access_count) AS n, count(last_accessed_at) AS read FROM memories") == {
+        "n": 3000, "read": 1500}
 
 
 def test_reads_are_written_after_max_age_without_another_read(db: Database, ns: str) -> None:
