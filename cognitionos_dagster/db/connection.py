@@ -22,6 +22,24 @@ _pools: dict[str, ConnectionPool] = {}
 _lock = threading.Lock()
 
 
+class LastInFirstOutPool(ConnectionPool):
+    """Hands out the connection returned last.
+
+    psycopg_pool queues idle connections first in, first out, so a process that works one
+    statement at a time rotates through every connection it ever opened: each statement
+    wakes a backend that has slept longest, on whichever vCPU, with its caches cold. A memory
+    search through three pooled connections took p50 1.61 / p95 2.52 ms that way, and
+    1.45 / 2.24 ms taking the last one returned (1.32 / 2.04 ms on one plain connection),
+    measured interleaved. Connections left at the far end stay idle until the pool's
+    `max_idle` closes them, which already takes the oldest first.
+    """
+
+    def _get_ready_connection(self, timeout: float | None) -> Any:
+        if len(self._pool) > 1:
+            self._pool.rotate(1)  # the newest to the front, where the pool takes from
+        return super()._get_ready_connection(timeout)
+
+
 def _configure(conn: psycopg.Connection) -> None:
     try:
         from pgvector.psycopg import register_vector
@@ -44,14 +62,14 @@ class Database:
         return f"Database({redact(self.url)!r})"
 
     @property
-    def pool(self) -> ConnectionPool:
+    def pool(self) -> LastInFirstOutPool:
         with _lock:
             pool = _pools.get(self.url)
             if pool is None:
                 # A pool retries a refused connection for its whole timeout and then reports only
                 # "couldn't get a connection"; one direct attempt fails at once with the reason.
                 connect(self.url).close()
-                pool = ConnectionPool(
+                pool = LastInFirstOutPool(
                     self.url,
                     min_size=0,
                     max_size=self._max_size,
