@@ -34,7 +34,7 @@ class LastInFirstOutPool(ConnectionPool):
     `max_idle` closes them, which already takes the oldest first.
     """
 
-    def _get_ready_connection(self, timeout: float | None) -> Any:
+    def _get_ready_connection(self, timeout: float | None) -> psycopg.Connection[Any] | None:
         if len(self._pool) > 1:
             self._pool.rotate(1)  # the newest to the front, where the pool takes from
         return super()._get_ready_connection(timeout)

@@ -8,8 +8,9 @@ nobody closed. A forked child starts with an empty buffer: what the parent recor
 parent's to write. A read never waits for that write (a flush of 5,000 ids takes ~40 ms of
 the server's time and ~5 ms of this process's) unless the buffer has grown to four times
 `max_pending` because flushes keep failing or fall behind: then the read flushes itself
-rather than let the buffer grow without bound. Counts are additive, so two processes flushing the same ids never lose an
-access, and a failed flush keeps its counts for the next one.
+rather than let the buffer grow without bound. Counts are additive, so two processes
+flushing the same ids never lose an access, and a failed flush keeps its counts for the
+next one.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from cognitionos_dagster.db.connection import Database
 
 log = logging.getLogger(__name__)
 
+# The arrays go in binary (%b). In text format psycopg takes ~50 ms of CPU to write 5,000 ids,
+# counts and times, holding the GIL, so a search on another thread stalled for the whole of it;
+# in binary it takes ~5 ms.
 _FLUSH_SQL = """
 UPDATE memories m
 SET access_count = m.access_count + u.n,
@@ -34,9 +38,6 @@ SET access_count = m.access_count + u.n,
 FROM unnest(%b::uuid[], %b::int[], %b::timestamptz[]) AS u(id, n, at)
 WHERE m.id = u.id
 """
-# The arrays go in binary (%b). In text format psycopg takes ~50 ms of CPU to write 5,000 ids,
-# counts and times, holding the GIL, so a search on another thread stalled for the whole of it;
-# in binary it takes ~5 ms.
 
 # Only within the flush's transaction. The planner costs pages as if read from disk and, for a few
 # thousand ids, walks the whole primary key in a merge join: 71k buffers (83-113 ms) to update

@@ -99,7 +99,7 @@ def test_a_flush_looks_up_each_memory_by_key(db: Database, database_url: str, ns
     MemoryStore(db, LocalEmbedder(384)).add_many(ns, "alice", [f"runbook line {i}" for i in range(3_000)])
     ids = [r["id"] for r in db.fetch_all("SELECT id::text AS id FROM memories ORDER BY random() LIMIT 1500")]
     at = datetime.now(UTC)
-    key_lookups = ("SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'memories_pkey'")
+    key_lookups = "SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'memories_pkey'"
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("SELECT pg_stat_force_next_flush()")
         before = conn.execute(key_lookups).fetchone()[0]
