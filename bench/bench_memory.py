@@ -153,19 +153,19 @@ def bench_search(n: int, queries: int, verdicts: Verdicts) -> None:
         # visibility and hint bits (the first read of a fresh row checks its transaction's commit).
         with connect(url, autocommit=True) as conn:
             conn.execute("VACUUM (ANALYZE) memories, memory_embeddings")
-        exact = _exact_top10(vectors, embedder.embed(probes))
-        sims = -np.sort(-(embedder.embed(probes[:256]) @ vectors.T), axis=1)
+        query_vectors, warm_vectors = embedder.embed(probes), embedder.embed(warm)
+        exact = _exact_top10(vectors, query_vectors)
+        sims = -np.sort(-(query_vectors[:256] @ vectors.T), axis=1)
         print(f"\n(dataset: {n:,} memories in {topics:,} topics; a query's 1st / 10th / 11th / 100th most similar "
               f"memory: {sims[:, 0].mean():.2f} / {sims[:, 9].mean():.2f} / {sims[:, 10].mean():.2f} / "
               f"{sims[:, 99].mean():.2f} cosine on average)")
         efs = (32, 40, 48, 64, 100)
-        query_vectors = embedder.embed(probes)
         with connect(url, autocommit=True) as bare:
             register_vector(bare)
             for ef in efs:  # warm-up on other queries than the measured ones
                 store.ef_search = ef
                 bare.execute(f"SET hnsw.ef_search = {ef}")
-                for q, v in zip(warm, embedder.embed(warm), strict=True):
+                for q, v in zip(warm, warm_vectors, strict=True):
                     store.search("bench", "bench-user", q, k=10)
                     bare.execute(_BARE_QUERY, (v,)).fetchall()
             lat: dict[int, list[float]] = {ef: [] for ef in efs}
