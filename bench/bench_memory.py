@@ -27,6 +27,7 @@ import numpy as np
 from pgvector.psycopg import register_vector
 
 from bench._common import Verdicts, table, temp_database
+from cognitionos_dagster.db import huge_pages
 from cognitionos_dagster.db.connection import Database, connect
 from cognitionos_dagster.llm.local_embedding import LocalEmbedder
 from cognitionos_dagster.memory.compression import compress_text
@@ -153,12 +154,14 @@ def bench_search(n: int, queries: int, verdicts: Verdicts) -> None:
         # visibility and hint bits (the first read of a fresh row checks its transaction's commit).
         with connect(url, autocommit=True) as conn:
             conn.execute("VACUUM (ANALYZE) memories, memory_embeddings")
+            pages = huge_pages.probe(conn)
         query_vectors, warm_vectors = embedder.embed(probes), embedder.embed(warm)
         exact = _exact_top10(vectors, query_vectors)
         sims = -np.sort(-(query_vectors[:256] @ vectors.T), axis=1)
         print(f"\n(dataset: {n:,} memories in {topics:,} topics; a query's 1st / 10th / 11th / 100th most similar "
               f"memory: {sims[:, 0].mean():.2f} / {sims[:, 9].mean():.2f} / {sims[:, 10].mean():.2f} / "
-              f"{sims[:, 99].mean():.2f} cosine on average)")
+              f"{sims[:, 99].mean():.2f} cosine on average; the server's shared memory on huge pages: "
+              f"{pages.advice()})")
         efs = (32, 40, 48, 64, 100)
         with connect(url, autocommit=True) as bare:
             register_vector(bare)

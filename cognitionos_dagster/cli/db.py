@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from cognitionos_dagster.cli.output import command, console, print_json
-from cognitionos_dagster.db import embedded, migrate, server
+from cognitionos_dagster.db import embedded, huge_pages, migrate, server
+from cognitionos_dagster.db.connection import connect
 from cognitionos_dagster.db.urls import redact
 from cognitionos_dagster.settings import load_settings
 
@@ -38,7 +39,7 @@ def down() -> None:
 @app.command()
 @command
 def status(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
-    """Where the database is, whether it runs, and the schema revision."""
+    """Where the database is, whether it runs, its schema revision, and whether it has huge pages."""
     settings = load_settings()
     info: dict[str, object] = {"embedded": settings.uses_embedded_database, "head": migrate.head_revision()}
     if settings.uses_embedded_database:
@@ -54,6 +55,10 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print one JSON ob
             info["revision"] = migrate.current_revision(url)
         except Exception as exc:  # report, do not crash: status must work on a broken setup
             info["revision_error"] = str(exc).splitlines()[0]
+        else:
+            with connect(url, autocommit=True) as conn:
+                pages = huge_pages.probe(conn)
+            info["huge_pages"] = pages.as_dict() if as_json else pages.advice()
     if as_json:
         print_json(info)
     else:

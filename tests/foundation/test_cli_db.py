@@ -10,6 +10,7 @@ from typer.testing import CliRunner, Result
 
 from cognitionos_dagster.cli.main import app
 from cognitionos_dagster.db import migrate
+from cognitionos_dagster.db.connection import connect
 
 
 def cognos(*args: str) -> Result:
@@ -26,6 +27,14 @@ def one_line(result: Result) -> str:
 def test_status_json_reports_an_external_server_at_head(database_url: str) -> None:
     info = json.loads(cognos("db", "status", "--json").stdout)
     head = migrate.head_revision()
+    pages = info.pop("huge_pages")
+    with connect(database_url) as conn:  # what the server itself says it needs
+        assert pages["needed"] == int(conn.execute("SHOW shared_memory_size_in_huge_pages").fetchone()
+                                      ["shared_memory_size_in_huge_pages"])
+    assert pages["setting"] == "try" and pages["needed"] > 0
+    assert pages["reserved"] == _meminfo("HugePages_Total") and pages["page_kb"] == _meminfo("Hugepagesize")
+    if pages["reserved"] == 0:  # nothing for the server to get: it must not be reported in use
+        assert pages["in_use"] is False
     assert info == {
         "embedded": False,
         "head": head,
@@ -33,6 +42,20 @@ def test_status_json_reports_an_external_server_at_head(database_url: str) -> No
         "url": database_url,  # no password in the test server's URL, so nothing to redact
         "revision": head,
     }
+
+
+def _meminfo(key: str) -> int:
+    line = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith(key + ":"))
+    return int(line.split()[1])
+
+
+def test_status_says_what_huge_pages_the_server_needs(database_url: str) -> None:
+    """The test server runs on this machine, so its backend's mappings are visible."""
+    line = one_line(cognos("db", "status"))
+    if _meminfo("HugePages_Total") == 0:
+        assert "huge_pages: not in use: the server needs " in line and "the kernel reserves 0" in line
+    else:
+        assert "huge_pages: in use" in line or "huge_pages: not in use" in line
 
 
 def test_upgrade_twice_then_current_then_downgrade(empty_database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
