@@ -39,9 +39,11 @@ class HugePages:
             return "off (huge_pages = off in the server's settings)"
         if self.needed is None or self.reserved is None:
             return "unknown on this platform"
-        where = "not in use" if self.in_use is False else "unknown (the server is not on this machine)"
         size = f"{self.page_kb // 1024} MB" if self.page_kb else "huge"
-        return (f"{where}: the server needs {self.needed} pages of {size}, the kernel reserves {self.reserved};"
+        if self.in_use is None:
+            return (f"unknown: only a server reached through a Unix socket can be inspected from here; it needs "
+                    f"{self.needed} pages of {size}")
+        return (f"not in use: the server needs {self.needed} pages of {size}, the kernel reserves {self.reserved};"
                 " see docs/operations.md, 'Huge pages'")
 
 
