@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,28 @@ def test_uncaught_exception_reports_its_message(registry: ToolRegistry, ctx: Too
     out = run(registry, ctx, "raise ValueError('bad value 17')")
     assert not out.success and out.exit_code == 1
     assert out.error == "exited with code 1: ValueError: bad value 17"
+
+
+def test_the_code_runs_as_a_script_and_its_traceback_is_its_own(registry: ToolRegistry, ctx: ToolContext) -> None:
+    """The launcher isolates the interpreter and then runs the code in it: nothing of the launcher shows."""
+    code = ("import sys\nprint(__name__, sys.argv, __file__, sorted(k for k in globals() if not k.startswith('__')))\n"
+            "def fail():\n    raise KeyError('deep')\nfail()\n")
+    out = run(registry, ctx, code)
+    assert out.stdout == "__main__ ['main.py'] main.py ['sys']\n"
+    assert out.stderr == ('Traceback (most recent call last):\n  File "main.py", line 5, in <module>\n    fail()\n'
+                          '  File "main.py", line 4, in fail\n    raise KeyError(\'deep\')\nKeyError: \'deep\'\n')
+    syntax = run(registry, ctx, "x = (\n")
+    assert syntax.exit_code == 1 and syntax.stderr.startswith('  File "main.py", line 1\n')
+    assert syntax.stderr.endswith("SyntaxError: '(' was never closed\n")
+
+
+def test_a_layer_failing_in_the_child_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child applies the isolation itself; when the kernel refuses a layer there, nothing runs."""
+    monkeypatch.setattr(linux, "landlock_ruleset", lambda *args: os.open("/dev/null", os.O_RDONLY))  # not a ruleset
+    marker = Path(tempfile.gettempdir()) / f"cognos-ran-{os.getpid()}"
+    with pytest.raises(ToolError, match="the sandbox could not be set up: Landlock: landlock_restrict_self"):
+        PythonSandbox(SandboxConfig()).run(f"open({str(marker)!r}, 'w').close()", timeout_seconds=5)
+    assert not marker.exists()
 
 
 def test_both_streams_are_capped_and_flagged(registry: ToolRegistry, ctx: ToolContext) -> None:

@@ -61,6 +61,7 @@ def default_interpreter(drop_privileges: bool) -> Path | None:
     return None
 
 
+@cache  # resolved on every run otherwise: a realpath walk for a path that does not move
 def interpreter_prefix(interpreter: Path) -> Path:
     """The installation the interpreter reads its standard library from (…/bin/python → …)."""
     return interpreter.resolve().parent.parent

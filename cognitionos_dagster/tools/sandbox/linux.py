@@ -1,8 +1,8 @@
-"""Linux isolation primitives through ctypes (Python 3.11 has no os.unshare).
+"""What the parent prepares for a sandboxed child, through ctypes: the Landlock ruleset and the
+seccomp program. The child applies them itself (`launcher.py`), with the other layers.
 
-Everything that allocates or may fail is prepared in the parent (`landlock_ruleset`,
-`seccomp_program`), so the forked child only makes a handful of syscalls before exec:
-that keeps the child safe in a threaded parent and the start fast.
+Preparing them here keeps the child's own start short, and a ruleset that cannot be built (no
+Landlock in this kernel) is known before any process starts.
 """
 
 from __future__ import annotations
@@ -11,18 +11,9 @@ import ctypes
 import errno
 import os
 import platform
-import signal
 import struct
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWNET = 0x40000000
-PR_SET_NO_NEW_PRIVS = 38
-PR_SET_PDEATHSIG = 1
-PR_SET_SECCOMP = 22
-SECCOMP_MODE_FILTER = 2
 
 # Landlock filesystem rights by ABI version (linux/landlock.h).
 _FS_V1 = (1 << 13) - 1  # EXECUTE .. MAKE_SYM
@@ -33,7 +24,7 @@ FS_TRUNCATE = 1 << 14
 _FILE_ONLY_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | 1 << 15
 NET_BIND_TCP, NET_CONNECT_TCP = 1, 2
 SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1, 2
-_SYS_LANDLOCK_CREATE, _SYS_LANDLOCK_ADD_RULE, _SYS_LANDLOCK_RESTRICT = 444, 445, 446
+_SYS_LANDLOCK_CREATE, _SYS_LANDLOCK_ADD_RULE = 444, 445
 _RULE_PATH_BENEATH = 1
 
 # seccomp: (audit arch, socket(2) number, io_uring_setup number) per machine.
@@ -43,8 +34,6 @@ _RET_ALLOW, _RET_KILL_PROCESS, _RET_ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
-_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-_libc.unshare.argtypes = [ctypes.c_int]
 
 
 def _check(result: int, what: str) -> int:
@@ -52,19 +41,6 @@ def _check(result: int, what: str) -> int:
         err = ctypes.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}")
     return result
-
-
-def unshare(flags: int) -> None:
-    _check(_libc.unshare(flags), "unshare")
-
-
-def set_no_new_privs() -> None:
-    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
-
-
-def set_parent_death_signal() -> None:
-    """SIGKILL this process when the thread that forked it dies (a killed worker leaves no sandbox)."""
-    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
 
 
 @cache
@@ -126,25 +102,8 @@ def _add_rule(ruleset_fd: int, path: Path, rights: int) -> None:
         os.close(path_fd)
 
 
-def landlock_restrict_self(ruleset_fd: int) -> None:
-    _check(_libc.syscall(_SYS_LANDLOCK_RESTRICT, ctypes.c_int(ruleset_fd), ctypes.c_uint32(0)),
-           "landlock_restrict_self")
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-
-@dataclass(frozen=True)
-class SeccompProgram:
-    """A prepared BPF program; the buffer must stay alive until the child has installed it."""
-
-    buffer: ctypes.Array[ctypes.c_char]
-    fprog: _SockFprog
-
-
 @cache
-def seccomp_program() -> SeccompProgram | None:
+def seccomp_program() -> bytes | None:
     """A filter refusing socket(2) and io_uring_setup(2) with EACCES (None on unknown machines).
 
     The network namespace already has no route out; this closes Unix-domain sockets on
@@ -173,12 +132,4 @@ def seccomp_program() -> SeccompProgram | None:
         op(ret, 0, 0, deny),                  # 8
         op(ret, 0, 0, _RET_KILL_PROCESS),     # 9
     ]
-    raw = b"".join(insns)
-    buffer = ctypes.create_string_buffer(raw, len(raw))
-    return SeccompProgram(buffer, _SockFprog(len(insns), ctypes.addressof(buffer)))
-
-
-def install_seccomp(program: SeccompProgram) -> None:
-    """Install a prepared filter; needs no_new_privs (or CAP_SYS_ADMIN)."""
-    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(program.fprog), 0, 0),
-           "prctl(SECCOMP)")
+    return b"".join(insns)

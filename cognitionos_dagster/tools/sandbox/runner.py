@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cognitionos_dagster.errors import ToolError
-from cognitionos_dagster.tools.sandbox import identity, linux
-from cognitionos_dagster.tools.sandbox.child import ChildPlan, child_setup
+from cognitionos_dagster.tools.sandbox import identity, launcher, linux
+from cognitionos_dagster.tools.sandbox.child import ChildPlan
 from cognitionos_dagster.tools.sandbox.collect import Collected, collect_output
 from cognitionos_dagster.tools.sandbox.config import SandboxConfig
 
@@ -74,10 +75,14 @@ class PythonSandbox:
         workdir = Path(tempfile.mkdtemp(prefix="cognos-sandbox-", dir=self.config.workdir_root))
         try:
             self._prepare_workdir(workdir, code, stdin, uid, gid)
+            # A run that returns has had every process of its uid killed by the output collection;
+            # one that fails on the way may have left some.
             return self._execute(interpreter, workdir, timeout_seconds, uid, gid)
-        finally:
+        except BaseException:
             if uid is not None:
                 identity.kill_all_of(uid)
+            raise
+        finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
     def _prepare_workdir(self, workdir: Path, code: str, stdin: str | None, uid: int | None, gid: int | None) -> None:
@@ -114,7 +119,7 @@ class PythonSandbox:
         cpu = max(1, min(cfg.cpu_seconds, int(timeout) + 1))
         nproc = cfg.max_processes if uid is not None else len(_own_processes()) + cfg.max_processes
         return ChildPlan(
-            unshare_flags=linux.CLONE_NEWNET | (0 if self.drop_privileges else linux.CLONE_NEWUSER),
+            unshare_flags=launcher.CLONE_NEWNET | (0 if self.drop_privileges else launcher.CLONE_NEWUSER),
             uid=uid, gid=gid, ruleset_fd=ruleset_fd, seccomp=seccomp, err_fd=err_fd, strict=strict,
             rlimits={
                 resource.RLIMIT_CPU: (cpu, cpu + 1),
@@ -137,15 +142,13 @@ class PythonSandbox:
             plan = self._plan(interpreter, workdir, timeout, uid, gid, err_w)
             with open(workdir / ".stdin", "rb") as stdin_file:
                 proc = subprocess.Popen(
-                    [str(interpreter), "-I", "-S", "-B", "main.py"], cwd=workdir, env=env, stdin=stdin_file,
+                    plan.command(interpreter, "main.py"), cwd=workdir, env=env, stdin=stdin_file,
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True, pass_fds=plan.pass_fds,
-                    start_new_session=True, preexec_fn=child_setup(plan),  # planned in the parent
+                    start_new_session=True,
                 )
-        except subprocess.SubprocessError as exc:
             os.close(err_w)
             err_w = -1
-            reason = os.read(err_r, 4096).decode(errors="replace") or str(exc)
-            raise ToolError(f"the sandbox could not be set up: {reason}", hint=_OPT_OUT_HINT) from None
+            reason = _setup_outcome(err_r, started + timeout)
         except PermissionError as exc:
             raise ToolError(f"the sandbox user cannot execute {interpreter}: {exc.strerror}",
                             hint="set COGNITIONOS_SANDBOX_PYTHON to a world-executable interpreter") from None
@@ -154,9 +157,28 @@ class PythonSandbox:
                 if fd is not None and fd >= 0:
                     with contextlib.suppress(OSError):
                         os.close(fd)
+        if reason:
+            proc.kill()
+            proc.communicate()
+            raise ToolError(f"the sandbox could not be set up: {reason}", hint=_OPT_OUT_HINT)
         out = collect_output(proc, started + timeout, self.config.max_output_bytes,
                              reap=(lambda: identity.kill_all_of(uid)) if uid is not None else None)
         return _result(out, started, uid, plan.rlimits[resource.RLIMIT_CPU][0])
+
+
+def _setup_outcome(err_r: int, deadline: float) -> str:
+    """Wait until the launcher has isolated itself: it closes the pipe when every layer is in place,
+    or writes why one failed. Empty means isolated (or still starting at the deadline, which the
+    output collection then enforces)."""
+    reason = b""
+    while True:
+        ready, _, _ = select.select([err_r], [], [], max(0.0, deadline - time.perf_counter()))
+        if not ready:
+            return ""
+        chunk = os.read(err_r, 4096)
+        if not chunk:
+            return reason.decode(errors="replace")
+        reason += chunk
 
 
 def _own_processes() -> list[int]:
