@@ -43,7 +43,7 @@ def test_uncaught_exception_reports_its_message(registry: ToolRegistry, ctx: Too
 
 
 def test_the_code_runs_as_a_script_and_its_traceback_is_its_own(registry: ToolRegistry, ctx: ToolContext) -> None:
-    """The launcher isolates the interpreter and then runs the code in it: nothing of the launcher shows."""
+    """The child isolates itself and then runs the code as `python main.py` would: nothing of the sandbox shows."""
     code = ("import sys\nprint(__name__, sys.argv, __file__, sorted(k for k in globals() if not k.startswith('__')))\n"
             "def fail():\n    raise KeyError('deep')\nfail()\n")
     out = run(registry, ctx, code)

@@ -15,7 +15,7 @@ import pytest
 from cognitionos_dagster.settings import PROJECT_ROOT
 from cognitionos_dagster.tools import ToolContext, ToolRegistry
 from cognitionos_dagster.tools.builtin.python_tool import ExecutePythonOutput
-from cognitionos_dagster.tools.sandbox import PythonSandbox, SandboxConfig, identity, launcher
+from cognitionos_dagster.tools.sandbox import PythonSandbox, SandboxConfig, identity, isolation
 
 from .conftest import Listener
 
@@ -49,7 +49,7 @@ def test_network_namespace_alone_has_no_route(tcp_listener: Listener) -> None:
     if pid == 0:  # child: new namespace, then try the listener the parent can reach
         code = 0
         try:
-            launcher.unshare(launcher.CLONE_NEWNET)
+            isolation.unshare(isolation.CLONE_NEWNET)
             socket.create_connection(("127.0.0.1", tcp_listener.port), timeout=1).close()
             code = 1
         except OSError:

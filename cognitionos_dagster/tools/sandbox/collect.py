@@ -10,10 +10,10 @@ import contextlib
 import os
 import selectors
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 _CHUNK = 65536
 
@@ -46,58 +46,57 @@ class _Capped:
         return self.data.decode("utf-8", errors="replace")
 
 
+class Child(Protocol):
+    """A started process as the output collection sees it."""
+
+    pid: int  # also its process group: children start their own session
+
+    def exited(self) -> bool: ...
+
+    def wait(self) -> tuple[int, float]:
+        """Exit code (negative: the signal that killed it) and CPU milliseconds."""
+        ...
+
+
 def collect_output(
-    proc: subprocess.Popen[bytes], deadline: float, cap: int, reap: Callable[[], object] | None
+    child: Child, stdout_fd: int, stderr_fd: int, deadline: float, cap: int, reap: Callable[[], object] | None
 ) -> Collected:
-    """Drain the pipes; at the deadline kill the process group (and, via `reap`, every
-    process of the sandbox uid); when the main process has exited but descendants keep
+    """Drain the pipes (and close them); at the deadline kill the process group (and, via `reap`,
+    every process of the sandbox uid); when the main process has exited but descendants keep
     the pipes open, kill those too instead of waiting for the deadline."""
-    assert proc.stdout is not None and proc.stderr is not None
-    buffers = {proc.stdout.fileno(): _Capped(cap), proc.stderr.fileno(): _Capped(cap)}
+    buffers = {stdout_fd: _Capped(cap), stderr_fd: _Capped(cap)}
     timed_out = False
-    with selectors.DefaultSelector() as sel:
+    try:
+        with selectors.DefaultSelector() as sel:
+            for fd in buffers:
+                sel.register(fd, selectors.EVENT_READ)
+            while sel.get_map():
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    timed_out = True
+                    _kill(child, reap)
+                    deadline = time.perf_counter() + 2.0  # read what is left, but never hang
+                    remaining = 2.0
+                events = sel.select(min(remaining, 0.2))
+                if not events and child.exited():
+                    _kill(child, reap)  # descendants hold the pipes open after the main process ended
+                for key, _ in events:
+                    chunk = os.read(key.fd, _CHUNK)
+                    if chunk:
+                        buffers[key.fd].add(chunk)
+                    else:
+                        sel.unregister(key.fd)
+        _kill(child, reap)  # background children that closed their pipes
+        exit_code, cpu_ms = child.wait()
+    finally:
         for fd in buffers:
-            sel.register(fd, selectors.EVENT_READ)
-        while sel.get_map():
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                timed_out = True
-                _kill(proc, reap)
-                deadline = time.perf_counter() + 2.0  # read what is left, but never hang
-                remaining = 2.0
-            events = sel.select(min(remaining, 0.2))
-            if not events and _exited(proc):
-                _kill(proc, reap)  # descendants hold the pipes open after the main process ended
-            for key, _ in events:
-                chunk = os.read(key.fd, _CHUNK)
-                if chunk:
-                    buffers[key.fd].add(chunk)
-                else:
-                    sel.unregister(key.fd)
-    _kill(proc, reap)  # background children that closed their pipes; the unreaped leader keeps the pgid ours
-    exit_code, cpu_ms = _wait(proc)
-    out, err = buffers[proc.stdout.fileno()], buffers[proc.stderr.fileno()]
-    proc.stdout.close()
-    proc.stderr.close()
+            os.close(fd)
+    out, err = buffers[stdout_fd], buffers[stderr_fd]
     return Collected(exit_code, out.text(), err.text(), out.truncated, err.truncated, timed_out, cpu_ms)
 
 
-def _kill(proc: subprocess.Popen[bytes], reap: Callable[[], object] | None) -> None:
+def _kill(child: Child, reap: Callable[[], object] | None) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(child.pid, signal.SIGKILL)
     if reap is not None:
         reap()
-
-
-def _exited(proc: subprocess.Popen[bytes]) -> bool:
-    """Whether the main process ended, without reaping it (wait4 later reads its CPU time)."""
-    return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-
-
-def _wait(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
-    """Wait with wait4 to learn the child's CPU time (the CPU-limit classification needs it)."""
-    if proc.returncode is not None:
-        return proc.returncode, 0.0
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, (usage.ru_utime + usage.ru_stime) * 1000

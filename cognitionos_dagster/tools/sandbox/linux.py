@@ -1,5 +1,5 @@
 """What the parent prepares for a sandboxed child, through ctypes: the Landlock ruleset and the
-seccomp program. The child applies them itself (`launcher.py`), with the other layers.
+seccomp program. The child applies them itself (`isolation.py`), with the other layers.
 
 Preparing them here keeps the child's own start short, and a ruleset that cannot be built (no
 Landlock in this kernel) is known before any process starts.

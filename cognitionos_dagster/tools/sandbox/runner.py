@@ -11,20 +11,18 @@ a clean environment.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
 import select
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from cognitionos_dagster.errors import ToolError
-from cognitionos_dagster.tools.sandbox import identity, launcher, linux
+from cognitionos_dagster.tools.sandbox import identity, isolation, linux, served
 from cognitionos_dagster.tools.sandbox.child import ChildPlan
 from cognitionos_dagster.tools.sandbox.collect import Collected, collect_output
 from cognitionos_dagster.tools.sandbox.config import SandboxConfig
@@ -97,8 +95,7 @@ class PythonSandbox:
             raise ToolError(f"the sandbox user cannot reach {workdir}",
                             hint="point COGNITIONOS_SANDBOX_WORKDIR_ROOT at a world-traversable directory")
 
-    def _plan(self, interpreter: Path, workdir: Path, timeout: float, uid: int | None, gid: int | None,
-              err_fd: int) -> ChildPlan:
+    def _plan(self, interpreter: Path, workdir: Path, timeout: float, uid: int | None, gid: int | None) -> ChildPlan:
         cfg = self.config
         strict = cfg.require_isolation
         missing = []
@@ -119,8 +116,8 @@ class PythonSandbox:
         cpu = max(1, min(cfg.cpu_seconds, int(timeout) + 1))
         nproc = cfg.max_processes if uid is not None else len(_own_processes()) + cfg.max_processes
         return ChildPlan(
-            unshare_flags=launcher.CLONE_NEWNET | (0 if self.drop_privileges else launcher.CLONE_NEWUSER),
-            uid=uid, gid=gid, ruleset_fd=ruleset_fd, seccomp=seccomp, err_fd=err_fd, strict=strict,
+            unshare_flags=isolation.CLONE_NEWNET | (0 if self.drop_privileges else isolation.CLONE_NEWUSER),
+            uid=uid, gid=gid, ruleset_fd=ruleset_fd, seccomp=seccomp, strict=strict,
             rlimits={
                 resource.RLIMIT_CPU: (cpu, cpu + 1),
                 resource.RLIMIT_NPROC: (nproc, nproc),
@@ -135,39 +132,43 @@ class PythonSandbox:
                  gid: int | None) -> SandboxResult:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": str(workdir),
                "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-        err_r, err_w = os.pipe()
-        plan = None
         started = time.perf_counter()
+        plan = self._plan(interpreter, workdir, timeout, uid, gid)
+        reap = (lambda: identity.kill_all_of(uid)) if uid is not None else None
+        err_r, err_w = os.pipe()
+        out_r, out_w = os.pipe()
+        errout_r, errout_w = os.pipe()
         try:
-            plan = self._plan(interpreter, workdir, timeout, uid, gid, err_w)
             with open(workdir / ".stdin", "rb") as stdin_file:
-                proc = subprocess.Popen(
-                    plan.command(interpreter, "main.py"), cwd=workdir, env=env, stdin=stdin_file,
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True, pass_fds=plan.pass_fds,
-                    start_new_session=True,
-                )
-            os.close(err_w)
-            err_w = -1
+                fds = [stdin_file.fileno(), out_w, errout_w, err_w]
+                if plan.ruleset_fd is not None:
+                    fds.append(plan.ruleset_fd)
+                child = served.server_for(interpreter).spawn(plan.encode(), workdir, "main.py", env, fds)
+        except OSError as exc:  # ServerError included
+            for fd in (err_r, err_w, out_r, out_w, errout_r, errout_w, plan.ruleset_fd):
+                if fd is not None:
+                    os.close(fd)
+            raise ToolError(f"the sandbox could not start a process with {interpreter}: {exc}",
+                            hint="set COGNITIONOS_SANDBOX_PYTHON to a working, world-executable interpreter") from None
+        for fd in (err_w, out_w, errout_w, plan.ruleset_fd):  # the child has its own copies now
+            if fd is not None:
+                os.close(fd)
+        try:
             reason = _setup_outcome(err_r, started + timeout)
-        except PermissionError as exc:
-            raise ToolError(f"the sandbox user cannot execute {interpreter}: {exc.strerror}",
-                            hint="set COGNITIONOS_SANDBOX_PYTHON to a world-executable interpreter") from None
+        except BaseException:
+            collect_output(child, out_r, errout_r, time.perf_counter(), 0, reap)  # kills and reaps it
+            raise
         finally:
-            for fd in (err_r, err_w, plan.ruleset_fd if plan else None):
-                if fd is not None and fd >= 0:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
+            os.close(err_r)
         if reason:
-            proc.kill()
-            proc.communicate()
+            collect_output(child, out_r, errout_r, time.perf_counter(), 0, reap)  # kills and reaps it
             raise ToolError(f"the sandbox could not be set up: {reason}", hint=_OPT_OUT_HINT)
-        out = collect_output(proc, started + timeout, self.config.max_output_bytes,
-                             reap=(lambda: identity.kill_all_of(uid)) if uid is not None else None)
+        out = collect_output(child, out_r, errout_r, started + timeout, self.config.max_output_bytes, reap)
         return _result(out, started, uid, plan.rlimits[resource.RLIMIT_CPU][0])
 
 
 def _setup_outcome(err_r: int, deadline: float) -> str:
-    """Wait until the launcher has isolated itself: it closes the pipe when every layer is in place,
+    """Wait until the child has isolated itself: it closes the pipe when every layer is in place,
     or writes why one failed. Empty means isolated (or still starting at the deadline, which the
     output collection then enforces)."""
     reason = b""

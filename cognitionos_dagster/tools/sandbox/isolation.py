@@ -1,22 +1,17 @@
-"""The sandbox's first program: it isolates itself, then runs the user's code in the same interpreter.
+"""What a sandboxed child does to itself before the user's code runs, and how it runs it.
 
-Why a program of its own: isolating the child between fork and exec (`preexec_fn`) forked the
-whole parent, a Dagster run worker with a thread per `foreach` item, and ran Python in the copy,
-which Python's documentation warns can deadlock when the parent has threads. It was also slow:
-a 178 MB parent spent 14.6 ms of CPU per run (8 of them forking) and the child 25 ms. Started
-directly, subprocess uses vfork and exec: 3.6 ms in the parent, 22 ms in the child, most of it
-the interpreter's start and importing ctypes. The user's code runs in this interpreter, which
-saves starting a second one (~10 ms).
+The child is forked from the fork server (`forkserver.py`), never from the worker: forking a
+run worker (for a `preexec_fn`) ran Python in a copy of a process with a thread per `foreach`
+item, which Python's documentation warns can deadlock, and cost the worker ~8 ms per run.
 
 Order matters: the network namespace needs root's CAP_SYS_ADMIN, so it comes before the uid
-drop; no_new_privs before Landlock and seccomp; the address-space limit last, once the launcher
-has allocated what it needs. Nothing of the user's is read before every layer is in place. A
-layer that fails writes its reason to the error pipe and the process exits 126; the parent
-reads the pipe to its end (closed here once isolated) before it collects any output.
+drop; no_new_privs before Landlock and seccomp; the address-space limit last. Nothing of the
+user's is read before every layer is in place. A layer that fails writes its reason to the
+error pipe and the process exits 126; the worker reads the pipe to its end (closed here once
+isolated) before it collects any output.
 
-Standard library only, importable from Python 3.8: the interpreter may be the system's, started
-with -I -S, without this project on its path. Nothing is imported that the start does not need:
-every module is paid for on every run.
+Standard library only, importable from Python 3.8: the sandbox's interpreter may be the
+system's, started with -I -S, without this project on its path.
 """
 
 from __future__ import annotations
@@ -79,7 +74,7 @@ def encode_plan(plan: dict[str, object]) -> str:
     return ";".join(f"{key}={'' if value is None else value}" for key, value in plan.items())
 
 
-def _decode_plan(text: str) -> dict[str, str]:
+def decode_plan(text: str) -> dict[str, str]:
     return dict(item.split("=", 1) for item in text.split(";") if item)
 
 
@@ -144,19 +139,3 @@ def run_script(path: str) -> None:
             traceback = traceback.tb_next
         sys.excepthook(type(exc), exc.with_traceback(traceback), traceback)  # prints the exception's own
         sys.exit(1)
-
-
-def main(argv: list[str]) -> None:
-    plan = _decode_plan(argv[1])
-    try:
-        isolate(plan)
-    except BaseException as exc:  # a bug here must not let the code run half-isolated
-        try:
-            os.write(int(plan["err_fd"]), f"launcher: {exc!r}".encode())
-        finally:
-            os._exit(_SETUP_FAILED)
-    run_script(argv[2])
-
-
-if __name__ == "__main__":
-    main(sys.argv)
