@@ -47,7 +47,8 @@ class ServedChild:
         ended child unreaped until this asks, so its process group id cannot be reused before."""
         self._exited.wait()
         if not self._reaped.is_set():
-            self.server.send(f"reap {self.pid}".encode())
+            with contextlib.suppress(OSError):  # a server that is gone ends this child as killed (`_gone`)
+                self.server.send(f"reap {self.pid}".encode())
         self._reaped.wait()
         return os.waitstatus_to_exitcode(self._status), self._cpu_ms
 
