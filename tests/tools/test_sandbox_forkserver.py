@@ -81,9 +81,12 @@ from cognitionos_dagster.tools.sandbox import PythonSandbox, SandboxConfig, serv
 sandbox = PythonSandbox(SandboxConfig())
 threading.Thread(target=sandbox.run, args=("import time; time.sleep(60)",), kwargs={{"timeout_seconds": 60}},
                  daemon=True).start()
-while not served._servers or not next(iter(served._servers.values()))._server.children:
+def started():
+    server = next(iter(served._servers.values()), None)
+    server = server and server._server
+    return server if server is not None and server.children else None
+while (server := started()) is None:
     threading.Event().wait(0.02)
-server = next(iter(served._servers.values()))._server
 print(server.process.pid, next(iter(server.children)), flush=True)
 threading.Event().wait(60)
 """
