@@ -35,7 +35,7 @@ except ImportError:  # run as the server, by an interpreter started with -I -S: 
 
     del sys.path[0]  # the children's code must not find this directory's modules
 
-_SEP = "\x1f"
+SEP = "\x1f"  # between a request's fields
 _MAX_MESSAGE = 1 << 20
 _MAX_FDS = 8
 
@@ -107,7 +107,7 @@ def _exit(code: int) -> None:
 
 
 def _spawn(sock: socket.socket, own_fds: list[int], message: bytes, fds: list[int]) -> int:
-    _kind, request, plan_text, workdir, script, *items = message.decode().split(_SEP)
+    _kind, request, plan_text, workdir, script, *items = message.decode().split(SEP)
     plan = decode_plan(plan_text)
     plan["err_fd"] = str(fds[3])
     plan["ruleset_fd"] = str(fds[4]) if len(fds) > 4 else ""

@@ -15,6 +15,8 @@ import struct
 from functools import cache
 from pathlib import Path
 
+from cognitionos_dagster.tools.sandbox.isolation import check, libc
+
 # Landlock filesystem rights by ABI version (linux/landlock.h).
 _FS_V1 = (1 << 13) - 1  # EXECUTE .. MAKE_SYM
 _FS_BY_ABI = {1: _FS_V1, 2: _FS_V1 | 1 << 13, 3: _FS_V1 | 1 << 13 | 1 << 14}
@@ -32,23 +34,12 @@ _SECCOMP_ARCH = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 4
 _X32_SYSCALL_BIT = 0x40000000
 _RET_ALLOW, _RET_KILL_PROCESS, _RET_ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-
-
-def _check(result: int, what: str) -> int:
-    if result < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-    return result
-
-
 @cache
 def landlock_abi() -> int:
     """The kernel's Landlock ABI version; 0 when Landlock is missing or disabled."""
     if platform.system() != "Linux":
         return 0
-    version = _libc.syscall(_SYS_LANDLOCK_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    version = libc.syscall(_SYS_LANDLOCK_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
     return max(int(version), 0)
 
 
@@ -74,7 +65,7 @@ def landlock_ruleset(read_write: list[Path], read_only: list[Path], write_files:
     attr = _RulesetAttr(handled_fs, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
                         SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)
     size = 24 if abi >= 6 else 16 if abi >= 4 else 8
-    fd = _check(_libc.syscall(_SYS_LANDLOCK_CREATE, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)),
+    fd = check(libc.syscall(_SYS_LANDLOCK_CREATE, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)),
                 "landlock_create_ruleset")
     try:
         read = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
@@ -96,7 +87,7 @@ def _add_rule(ruleset_fd: int, path: Path, rights: int) -> None:
         if not path.is_dir():
             rights &= _FILE_ONLY_RIGHTS
         rule = _PathBeneath(rights, path_fd)
-        _check(_libc.syscall(_SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset_fd), ctypes.c_int(_RULE_PATH_BENEATH),
+        check(libc.syscall(_SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset_fd), ctypes.c_int(_RULE_PATH_BENEATH),
                              ctypes.byref(rule), ctypes.c_uint32(0)), f"landlock_add_rule({path})")
     finally:
         os.close(path_fd)

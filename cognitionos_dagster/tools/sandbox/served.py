@@ -18,8 +18,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SERVER = Path(__file__).with_name("forkserver.py").resolve()
-_SEP = "\x1f"
+from cognitionos_dagster.tools.sandbox import forkserver
+
+SERVER = Path(forkserver.__file__).resolve()
 _START_TIMEOUT = 30.0
 _KILLED = 9  # the wait status of a process ended by SIGKILL
 
@@ -157,7 +158,7 @@ class ForkServer:
         server.requests[ident] = request
         items = ["spawn", ident, plan, str(workdir), script, *(f"{key}={value}" for key, value in env.items())]
         try:
-            server.send(_SEP.join(items).encode(), fds)
+            server.send(forkserver.SEP.join(items).encode(), fds)
         except OSError:
             server.requests.pop(ident, None)
             raise
