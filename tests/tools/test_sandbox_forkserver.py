@@ -74,6 +74,17 @@ def test_a_run_whose_server_is_killed_ends_killed_and_the_next_run_gets_a_new_se
     assert served.server_for(sandbox.interpreter())._server is not first
 
 
+def test_a_server_killed_between_runs_is_replaced_without_failing_the_next_run(quick_config: SandboxConfig) -> None:
+    sandbox = PythonSandbox(quick_config)
+    forks = served.server_for(sandbox.interpreter())
+    for n in range(5):
+        assert sandbox.run(f"print({n})", timeout_seconds=5).stdout == f"{n}\n"
+        server = forks._server
+        assert server is not None
+        os.kill(server.process.pid, signal.SIGKILL)  # the next run starts at once, racing the reader
+    assert sandbox.run("print('after')", timeout_seconds=5).stdout == "after\n"
+
+
 WORKER = """
 import sys, threading
 sys.path.insert(0, {root!r})

@@ -149,22 +149,32 @@ class ForkServer:
         self._server: _Server | None = None
 
     def spawn(self, plan: str, workdir: Path, script: str, env: dict[str, str], fds: list[int]) -> ServedChild:
-        """Start a child with `fds` as stdin, stdout, stderr, error pipe [, ruleset]; the caller closes its copies."""
-        request = _Request()
-        with self._lock:
-            if self._server is None or not self._server.alive:
-                self._server = _Server(self.interpreter)
-            server, ident = self._server, str(next(self._ids))
-        server.requests[ident] = request
-        items = ["spawn", ident, plan, str(workdir), script, *(f"{key}={value}" for key, value in env.items())]
-        try:
-            server.send(forkserver.SEP.join(items).encode(), fds)
-        except OSError:
-            server.requests.pop(ident, None)
-            raise
-        if not request.done.wait(_START_TIMEOUT) or request.child is None:
+        """Start a child with `fds` as stdin, stdout, stderr, error pipe [, ruleset]; the caller closes its copies.
+
+        A request that meets a server which has just died (its reader has not seen the end yet) is
+        asked once more of a new one.
+        """
+        items = [plan, str(workdir), script, *(f"{key}={value}" for key, value in env.items())]
+        for attempt in (1, 2):
+            with self._lock:
+                server = self._server
+                if server is None or not server.alive or server.process.poll() is not None:
+                    server = self._server = _Server(self.interpreter)
+                ident = str(next(self._ids))
+            request = server.requests[ident] = _Request()
+            try:
+                server.send(forkserver.SEP.join(["spawn", ident, *items]).encode(), fds)
+            except OSError:
+                server.requests.pop(ident, None)
+                if attempt == 1:
+                    continue
+                raise
+            if request.done.wait(_START_TIMEOUT) and request.child is not None:
+                return request.child
+            if attempt == 1 and not (server.alive and server.process.poll() is None):
+                continue
             raise ServerError(request.error or "the fork server did not answer")
-        return request.child
+        raise AssertionError("unreachable")
 
     def close_inherited(self) -> None:
         """In a forked worker: drop the parent's socket, so the parent's server still ends with the parent."""
