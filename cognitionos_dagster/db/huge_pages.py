@@ -1,10 +1,10 @@
 """Whether PostgreSQL's shared memory sits on huge pages, and how many it would need.
 
 Why it matters here: a vector search walks the HNSW graph across the whole index in shared
-memory, one 8 kB buffer after another, and on 4 kB pages nearly every step misses the TLB (in
-a VM, a two-level page walk). Two servers on the same 100k memories, queried in the same turns
-on this machine, the bare index query took 10-16 % less time on huge pages at p50 and p95
-(docs/benchmarks.md has the figures).
+memory, some 550 buffers scattered over a 195 MB index for 100k memories. A TLB covers a few
+MB on 4 kB pages, so most of those reads first walk the page tables (in a VM, two levels). Two
+servers on the same 100k memories, queried in the same turns on this machine: the bare index
+query took 10-16 % less time on huge pages at p50 and p95 (docs/benchmarks.md has the figures).
 
 PostgreSQL asks for huge pages itself (`huge_pages = try`, its default), but only the kernel's
 reserved pool can serve them (`vm.nr_hugepages`), which an administrator sets; nothing here
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.rows import tuple_row
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,9 @@ def probe(conn: psycopg.Connection[Any]) -> HugePages:
 
 
 def _show(conn: psycopg.Connection[Any], name: str) -> str | None:
-    row = conn.execute("SELECT current_setting(%s, true) AS value", (name,)).fetchone()
-    if row is None:
-        return None
-    value = row["value"] if isinstance(row, dict) else row[0]
-    return None if value in (None, "") else str(value)
+    with conn.cursor(row_factory=tuple_row) as cur:
+        row = cur.execute("SELECT current_setting(%s, true)", (name,)).fetchone()
+    return row[0] if row and row[0] else None
 
 
 def _meminfo() -> dict[str, int]:

@@ -55,7 +55,7 @@ def set_no_new_privs() -> None:
 
 
 def set_parent_death_signal() -> None:
-    """SIGKILL this process when the thread that started it dies (a killed worker leaves no sandbox)."""
+    """SIGKILL this process when the fork server dies (and the server ends with its worker)."""
     check(libc.prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
 
 

@@ -153,15 +153,14 @@ class PythonSandbox:
         for fd in (err_w, out_w, errout_w, plan.ruleset_fd):  # the child has its own copies now
             if fd is not None:
                 os.close(fd)
+        reason = "interrupted"  # what stays if waiting for the child's setup raises
         try:
             reason = _setup_outcome(err_r, started + timeout)
-        except BaseException:
-            collect_output(child, out_r, errout_r, time.perf_counter(), 0, reap)  # kills and reaps it
-            raise
         finally:
             os.close(err_r)
+            if reason:  # a child that is not isolated is killed and reaped before anything else
+                collect_output(child, out_r, errout_r, time.perf_counter(), 0, reap)
         if reason:
-            collect_output(child, out_r, errout_r, time.perf_counter(), 0, reap)  # kills and reaps it
             raise ToolError(f"the sandbox could not be set up: {reason}", hint=_OPT_OUT_HINT)
         out = collect_output(child, out_r, errout_r, started + timeout, self.config.max_output_bytes, reap)
         return _result(out, started, uid, plan.rlimits[resource.RLIMIT_CPU][0])

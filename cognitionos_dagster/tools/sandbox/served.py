@@ -93,6 +93,11 @@ class _Server:
         self.children: dict[int, ServedChild] = {}
         threading.Thread(target=self._read, name="cognitionos-sandbox-forkserver", daemon=True).start()
 
+    @property
+    def running(self) -> bool:
+        """False as soon as the process is gone, even before the reader has seen the socket close."""
+        return self.alive and self.process.poll() is None
+
     def send(self, message: bytes, fds: list[int] | None = None) -> None:
         with self.lock:
             if not self.alive:
@@ -155,26 +160,30 @@ class ForkServer:
         asked once more of a new one.
         """
         items = [plan, str(workdir), script, *(f"{key}={value}" for key, value in env.items())]
-        for attempt in (1, 2):
-            with self._lock:
-                server = self._server
-                if server is None or not server.alive or server.process.poll() is not None:
-                    server = self._server = _Server(self.interpreter)
-                ident = str(next(self._ids))
-            request = server.requests[ident] = _Request()
-            try:
-                server.send(forkserver.SEP.join(["spawn", ident, *items]).encode(), fds)
-            except OSError:
-                server.requests.pop(ident, None)
-                if attempt == 1:
-                    continue
+        child = self._ask(items, fds) or self._ask(items, fds, last_try=True)
+        assert child is not None  # the last try raises rather than return None
+        return child
+
+    def _ask(self, items: list[str], fds: list[int], *, last_try: bool = False) -> ServedChild | None:
+        """The child, or None when the server turned out dead (and this was not the last try)."""
+        with self._lock:
+            server = self._server
+            if server is None or not server.running:
+                server = self._server = _Server(self.interpreter)
+            ident = str(next(self._ids))
+        request = server.requests[ident] = _Request()
+        try:
+            server.send(forkserver.SEP.join(["spawn", ident, *items]).encode(), fds)
+        except OSError:
+            server.requests.pop(ident, None)
+            if last_try:
                 raise
-            if request.done.wait(_START_TIMEOUT) and request.child is not None:
-                return request.child
-            if attempt == 1 and not (server.alive and server.process.poll() is None):
-                continue
+            return None
+        if request.done.wait(_START_TIMEOUT) and request.child is not None:
+            return request.child
+        if last_try or server.running:
             raise ServerError(request.error or "the fork server did not answer")
-        raise AssertionError("unreachable")
+        return None
 
     def close_inherited(self) -> None:
         """In a forked worker: drop the parent's socket, so the parent's server still ends with the parent."""
