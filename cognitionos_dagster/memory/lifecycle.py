@@ -2,16 +2,20 @@
 
 A pass syncs the policy files, takes an advisory lock for its scope (a second pass on the
 same scope fails at once with a clear error instead of doing the same work twice), records
-itself in `memory_lifecycle_runs` and commits each step (and each compression chunk)
-separately (GC runs beside compress and archive, and takes over the expire step: see
-`_run_steps`). If a pass dies half-way, the next pass on that scope marks the dead run as
-interrupted, reports it in `resumed_runs`, and its idempotent steps finish the work.
+itself in `memory_lifecycle_runs` and commits each step (each compression chunk, each
+piece of a split flag update) separately, on two connections (GC runs beside compression
+and takes over the expire step: see `_Steps`). If a pass dies half-way, the next pass on
+that scope marks the dead run as interrupted, reports it in `resumed_runs`, and its
+idempotent steps finish the work.
 A dry run writes nothing at all: it counts what each step would change.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -26,11 +30,14 @@ from cognitionos_dagster.errors import MemoryStoreError
 from cognitionos_dagster.memory.access import namespace_id
 from cognitionos_dagster.memory.lifecycle_steps import (
     STEPS,
+    Blocks,
     StepReport,
     count_step,
+    merge,
+    pieces,
     run_compress,
     run_gc,
-    run_sql_step,
+    run_piece,
     scope_params,
 )
 from cognitionos_dagster.memory.policies import policies_dir, sync_policies
@@ -116,6 +123,64 @@ def apply_policies(
     return report
 
 
+class _Steps:
+    """The steps of one pass shared by two workers: what is left, what is done, what to report.
+
+    GC and expire touch only memories past their TTL, compress and archive only live ones, so
+    a second worker runs GC while the caller's thread compresses, and then both take the
+    flag-update pieces (expire, archive; see `pieces`) in turn: neither core waits while the
+    other has work. An archive piece and a compression chunk may meet on a memory that is due
+    for both: one waits for the other's row lock, and a deadlock's victim runs again.
+    """
+
+    def __init__(self, db: Database, run_id: str, params: dict[str, Any], flagged: list[str]) -> None:
+        self.db, self.run_id, self.params = db, run_id, params
+        self.results: dict[str, StepReport] = {}
+        self.finished: list[str] = []  # done and not yet reported to on_progress
+        self.lock = threading.Lock()
+        split = pieces(db, params) if flagged else []
+        self.queue: deque[tuple[str, Blocks]] = deque((step, blocks) for step in flagged for blocks in split)
+        self.parts: dict[str, list[StepReport]] = {step: [] for step in flagged}
+        self.expected = len(split)
+        self.started: dict[str, float] = {}
+
+    def done(self, step: str, result: StepReport) -> None:
+        _step_done(self.db, self.run_id, step)
+        with self.lock:
+            self.results[step] = result
+            self.finished.append(step)
+
+    def take_pieces(self) -> None:
+        while True:
+            with self.lock:
+                if not self.queue:
+                    return
+                step, blocks = self.queue.popleft()
+                self.started.setdefault(step, time.perf_counter())
+            try:
+                part = run_piece(self.db, step, self.params, blocks)
+            except BaseException:
+                self.stop()  # the other worker stops after its current statement
+                raise
+            with self.lock:
+                self.parts[step].append(part)
+                complete = len(self.parts[step]) == self.expected
+            if complete:
+                self.done(step, merge(step, self.parts[step], time.perf_counter() - self.started[step]))
+
+    def stop(self) -> None:
+        """No more pieces: a worker that failed stops the other after its current statement."""
+        with self.lock:
+            self.queue.clear()
+
+    def report_progress(self, on_progress: Callable[[str, int], None] | None) -> None:
+        with self.lock:
+            ready, self.finished[:] = list(self.finished), []
+        for step in ready:
+            if on_progress is not None and step != "compress":  # compress reports each chunk as it goes
+                on_progress(step, self.results[step].rows)
+
+
 def _run_steps(
     db: Database,
     report: LifecycleReport,
@@ -126,46 +191,39 @@ def _run_steps(
     force_compress: bool,
     on_progress: Callable[[str, int], None] | None,
 ) -> None:
-    """Run the steps, recording each as it finishes; `report.steps` keeps the steps' order.
-
-    GC removes only memories past their TTL, which compress and archive never touch (their
-    predicates require a live memory), so it runs beside them on its own connection. With
-    GC in the pass, expiring is GC's job too: it removes those memories directly.
+    """Run the steps on two connections (see `_Steps`), recording each as it finishes; `report.steps`
+    keeps the steps' order, and progress is reported on the calling thread. With GC in the
+    pass, expiring is GC's job too: it removes those memories directly.
     """
     folded = "expire" in ordered and "gc" in ordered
-    results: dict[str, StepReport] = {}
+    flagged = [s for s in ("expire", "archive") if s in ordered and not (s == "expire" and folded)]
+    steps = _Steps(db, str(report.run_id), params, flagged)
 
-    def done(step: str, result: StepReport) -> None:
-        results[step] = result
-        _step_done(db, str(report.run_id), step)
-
-    def collect() -> None:
-        gc, expired = run_gc(db, params)
-        if folded:
-            done("expire", expired)
-        done("gc", gc)
+    def beside() -> None:
+        if "gc" in ordered:
+            gc, expired = run_gc(db, params)
+            if folded:
+                steps.done("expire", expired)
+            steps.done("gc", gc)
+        steps.take_pieces()
 
     try:
-        with ThreadPoolExecutor(1, thread_name_prefix="memory-gc") as pool:
-            gc_future = pool.submit(collect) if "gc" in ordered else None
-            for step in ordered:
-                if step == "gc" or (step == "expire" and folded):
-                    continue
-                if step == "compress":
+        with ThreadPoolExecutor(1, thread_name_prefix="memory-lifecycle") as pool:
+            other = pool.submit(beside)
+            try:
+                if "compress" in ordered:
                     progress = (lambda n: on_progress("compress", n)) if on_progress else None
-                    result = run_compress(db, params, chunk_size=chunk_size, force=force_compress, on_chunk=progress)
-                else:
-                    result = run_sql_step(db, step, params)
-                done(step, result)
-                if on_progress is not None:
-                    on_progress(step, result.rows)
-            if gc_future is not None:
-                gc_future.result()
-                if on_progress is not None:
-                    for step in ("expire", "gc") if folded else ("gc",):
-                        on_progress(step, results[step].rows)
+                    steps.done("compress", run_compress(db, params, chunk_size=chunk_size, force=force_compress,
+                                                        on_chunk=progress))
+                steps.report_progress(on_progress)
+                steps.take_pieces()
+            except BaseException:
+                steps.stop()
+                raise
+            other.result()
+        steps.report_progress(on_progress)
     finally:
-        report.steps = [results[s] for s in ordered if s in results]
+        report.steps = [steps.results[s] for s in ordered if s in steps.results]
 
 
 def compressible(db: Database, namespace: str) -> int:
