@@ -257,11 +257,17 @@ WITH generated AS (
     JOIN bench_classes c ON c.k = {klass}
     JOIN bench_texts b ON b.k = i %% 16
     JOIN memory_namespaces ns ON ns.name = %(ns_prefix)s || (i %% %(namespaces)s)
+    ORDER BY i
     RETURNING id, namespace_id
 )
 INSERT INTO memory_embeddings (memory_id, namespace_id, embedding)
-SELECT g.id, g.namespace_id, v.v FROM generated g JOIN bench_vectors v ON v.k = abs(hashtext(g.id::text)) %% 16
+SELECT g.id, g.namespace_id, (SELECT v.v FROM bench_vectors v WHERE v.k = abs(hashtext(g.id::text)) %% 16)
+FROM generated g
 """
+# Rows are written in the order of i, memories and embeddings alike, as `MemoryStore.add_many` writes
+# a batch. Without the ORDER BY and with a join to the 16 vectors, the planner hashed the series and
+# the new rows and wrote each 200k batch grouped by i % 16: every class was spread over its batch's
+# pages, and GC dirtied 36k embedding pages where the layout it describes has 20k.
 
 # Class k -> (age range in days, already compressed by earlier passes, access count, and in the
 # arrival layout the slice of rows it occupies): with `standard` (ttl 365, compress 30, archive 90
