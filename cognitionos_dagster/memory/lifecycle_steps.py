@@ -1,12 +1,13 @@
 """The four lifecycle steps as set-based SQL: a few statements per pass, never a query per memory.
 
-Each step is one predicate shared by its dry run (a `SELECT count`) and its real run (one
-`UPDATE`/`DELETE ... RETURNING` aggregated per namespace), so a dry run reports exactly
-what the real run would change. Predicates exclude what a step already did (`NOT
-compressed`, `NOT archived`, ...), which makes every step idempotent: a pass killed
-half-way is completed by running it again, and nothing is done twice. Compression needs
-zlib, which PostgreSQL lacks, so it streams candidates out, compresses in Python and
-writes each large chunk back with COPY + one UPDATE in its own transaction.
+Each step is one predicate shared by its dry run (a `SELECT count`) and its real run (an
+`UPDATE`/`DELETE ... RETURNING` aggregated per namespace, over the whole table or over each
+of its block ranges), so a dry run reports exactly what the real run would change.
+Predicates exclude what a step already did (`NOT compressed`, `NOT archived`, ...), which
+makes every step idempotent: a pass killed half-way is completed by running it again, and
+nothing is done twice. Compression needs zlib, which PostgreSQL lacks, so it streams
+candidates out, compresses in Python and writes each large chunk back with COPY + one
+UPDATE in its own transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import psycopg
@@ -262,7 +264,7 @@ def run_compress(
             rows = [(memory_id, compress_text(content)) for memory_id, content in chunk]
             if pending is not None:
                 account(pending.result())
-            pending = writer.submit(_retrying_deadlocks, lambda rows=rows: _write_chunk(db, rows))
+            pending = writer.submit(_retrying_deadlocks, partial(_write_chunk, db, rows))
         if pending is not None:
             account(pending.result())
     report = StepReport(step="compress", seconds=0.0)
