@@ -138,7 +138,7 @@ def count_step(db: Database, step: str, params: dict[str, Any], *, force: bool =
 # namespace splits its flag updates into block ranges (PostgreSQL's TID range scan reads only its
 # range), which two connections take in turn: 300k archived of 1M took 2.1 s as one statement and
 # 1.3-1.5 s as eight ranges on two connections.
-SPLIT_MIN_PAGES = 8192
+_SPLIT_MIN_PAGES = 8192
 _PIECE_PAGES = 4096
 _MAX_PIECES = 8
 _DEADLOCK_RETRIES = 3
@@ -159,14 +159,14 @@ def _action(step: str, blocks: Blocks = None) -> str:
 
 def pieces(db: Database, params: dict[str, Any]) -> list[Blocks]:
     """The pieces a flag-update step runs in: block ranges of a large table in a pass over every
-    namespace, else one statement (one namespace's rows are found through its index, not by
-    reading the whole table). The last range is open-ended, so a row a concurrent update moves
-    past the end is still seen."""
+    namespace, else one statement (the planner may find one namespace's rows through its
+    index; block ranges would make it read the whole table). The last range is open-ended, so
+    a row a concurrent update moves past the end is still seen."""
     if params.get("ns") is not None:
         return [None]
     row = db.fetch_one("SELECT pg_relation_size('memories') / current_setting('block_size')::int AS pages")
     pages = int(row["pages"]) if row else 0
-    count = min(_MAX_PIECES, pages // _PIECE_PAGES) if pages >= SPLIT_MIN_PAGES else 1
+    count = min(_MAX_PIECES, pages // _PIECE_PAGES) if pages >= _SPLIT_MIN_PAGES else 1
     if count <= 1:
         return [None]
     bounds = [pages * i // count for i in range(count)]

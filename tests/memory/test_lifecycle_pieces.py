@@ -18,7 +18,7 @@ from cognitionos_dagster.memory.store import MemoryStore
 @pytest.fixture
 def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     """Split a table of a few dozen pages the way a pass splits a table of millions of rows."""
-    monkeypatch.setattr(lifecycle_steps, "SPLIT_MIN_PAGES", 2)
+    monkeypatch.setattr(lifecycle_steps, "_SPLIT_MIN_PAGES", 2)
     monkeypatch.setattr(lifecycle_steps, "_PIECE_PAGES", 2)
 
 
