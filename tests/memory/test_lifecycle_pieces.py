@@ -65,7 +65,7 @@ def test_deadlock_victim_is_run_again(db: Database) -> None:
 
     def other() -> None:
         with connect(db.url) as conn:
-            conn.execute("SET deadlock_timeout = '10s'")  # so the statement under test is the victim
+            conn.execute("SET deadlock_timeout = '20s'")  # so the statement under test is the victim
             conn.execute("UPDATE pair SET v = v + 1 WHERE k = 1")
             holding.wait()
             conn.execute("UPDATE pair SET v = v + 1 WHERE k = 2")
@@ -73,7 +73,7 @@ def test_deadlock_victim_is_run_again(db: Database) -> None:
     def statement() -> int:
         calls.append(1)
         with connect(db.url) as conn:
-            conn.execute("SET deadlock_timeout = '50ms'")
+            conn.execute("SET deadlock_timeout = '1s'")  # time for the other to start waiting
             conn.execute("UPDATE pair SET v = v + 10 WHERE k = 2")
             if len(calls) == 1:
                 holding.wait()
