@@ -18,7 +18,7 @@ import numpy as np
 import psycopg
 from psycopg.rows import tuple_row
 
-from cognitionos_dagster.db.connection import Database
+from cognitionos_dagster.db.connection import Database, HeldConnection
 from cognitionos_dagster.errors import MemoryStoreError
 from cognitionos_dagster.llm.embeddings import Embedder
 from cognitionos_dagster.memory import access, index, retrieval
@@ -82,6 +82,7 @@ class MemoryStore:
         self._users: dict[str, str] = {}
         self._namespaces: dict[str, str] = {}
         self._dim_checked = False
+        self._search_conn = HeldConnection(db)
         self.last_index_build_seconds = 0.0
 
     # ------------------------------------------------------------------ lookups
@@ -238,7 +239,7 @@ class MemoryStore:
             except access.ROLE_ERRORS as exc:
                 raise access.role_error(exc) from exc
 
-        with self.db.autocommit() as conn:
+        with self._search_conn.use() as conn:
             rows = call(conn, exact=False)
             if len(rows) < limit:
                 if not rows:
@@ -291,6 +292,7 @@ class MemoryStore:
 
     def close(self) -> None:
         self.access_stats.close()
+        self._search_conn.close()
 
     def __enter__(self) -> MemoryStore:
         return self
