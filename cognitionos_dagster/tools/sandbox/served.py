@@ -107,6 +107,14 @@ class _Server:
             else:
                 self.sock.send(message)
 
+    def abandon(self) -> None:
+        """A request could not be sent: never use this server again, even if its process has not
+        ended yet (a SIGKILLed server can still look alive for a moment), and make sure it ends."""
+        with self.lock:
+            self.alive = False
+        with contextlib.suppress(OSError):
+            self.process.kill()
+
     def _read(self) -> None:
         while True:
             try:
@@ -176,6 +184,7 @@ class ForkServer:
             server.send(forkserver.SEP.join(["spawn", ident, *items]).encode(), fds)
         except OSError:
             server.requests.pop(ident, None)
+            server.abandon()
             if last_try:
                 raise
             return None
