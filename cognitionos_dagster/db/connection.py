@@ -95,6 +95,8 @@ class Database:
             with self.pool.connection(timeout=30) as conn:
                 yield conn
         except psycopg.OperationalError as exc:
+            if not lost_connection(exc):
+                raise
             raise unreachable(self.url, exc) from exc
 
     @contextmanager
@@ -150,6 +152,8 @@ class HeldConnection:
             try:
                 yield conn
             except psycopg.OperationalError as exc:
+                if not lost_connection(exc):
+                    raise
                 raise unreachable(self._db.url, exc) from exc
         finally:
             self._lock.release()
@@ -170,6 +174,17 @@ class HeldConnection:
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
             self._conn = None
+
+
+def lost_connection(exc: psycopg.OperationalError) -> bool:
+    """Whether the server is out of reach, rather than a statement failed on a live connection.
+
+    psycopg's OperationalError also covers a deadlock's victim, a cancelled query and a full
+    disk; reported as "cannot reach PostgreSQL" they would send the user to check the URL, and
+    a caller that retries a deadlock's victim would never see it.
+    """
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
 def unreachable(url: str, exc: BaseException) -> DatabaseError:

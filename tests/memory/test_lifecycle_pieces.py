@@ -70,10 +70,10 @@ def test_deadlock_victim_is_run_again(db: Database) -> None:
             holding.wait()
             conn.execute("UPDATE pair SET v = v + 1 WHERE k = 2")
 
-    def statement() -> int:
+    def statement() -> int:  # through the pool, as the lifecycle's statements run
         calls.append(1)
-        with connect(db.url) as conn:
-            conn.execute("SET deadlock_timeout = '1s'")  # time for the other to start waiting
+        with db.connection() as conn:
+            conn.execute("SET LOCAL deadlock_timeout = '1s'")  # time for the other to start waiting
             conn.execute("UPDATE pair SET v = v + 10 WHERE k = 2")
             if len(calls) == 1:
                 holding.wait()
