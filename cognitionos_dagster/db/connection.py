@@ -91,13 +91,8 @@ class Database:
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
         """A connection in a transaction: committed on success, rolled back on error."""
-        try:
-            with self.pool.connection(timeout=30) as conn:
-                yield conn
-        except psycopg.OperationalError as exc:
-            if not lost_connection(exc):
-                raise
-            raise unreachable(self.url, exc) from exc
+        with _reported(self.url), self.pool.connection(timeout=30) as conn:
+            yield conn
 
     @contextmanager
     def autocommit(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
@@ -148,21 +143,16 @@ class HeldConnection:
                 yield conn
             return
         try:
-            conn = self._ready()
-            try:
-                yield conn
-            except psycopg.OperationalError as exc:
-                if not lost_connection(exc):
-                    raise
-                raise unreachable(self._db.url, exc) from exc
+            with _reported(self._db.url):
+                yield self._ready()
         finally:
             self._lock.release()
 
     def _ready(self) -> psycopg.Connection[dict[str, Any]]:
         conn = self._conn
-        if conn is not None and self._pid == os.getpid() and not (conn.closed or conn.broken):
-            return conn
         if conn is not None and self._pid == os.getpid():
+            if not (conn.closed or conn.broken):
+                return conn
             conn.close()
         conn = self._conn = connect(self._db.url, autocommit=True)
         self._pid = os.getpid()
@@ -176,15 +166,21 @@ class HeldConnection:
             self._conn = None
 
 
-def lost_connection(exc: psycopg.OperationalError) -> bool:
-    """Whether the server is out of reach, rather than a statement failed on a live connection.
+@contextmanager
+def _reported(url: str) -> Iterator[None]:
+    """A lost connection becomes "cannot reach PostgreSQL"; any other error stays what it is.
 
     psycopg's OperationalError also covers a deadlock's victim, a cancelled query and a full
-    disk; reported as "cannot reach PostgreSQL" they would send the user to check the URL, and
-    a caller that retries a deadlock's victim would never see it.
+    disk; reported as unreachable they would send the user to check the URL, and a caller that
+    retries a deadlock's victim would never see it.
     """
-    state = exc.sqlstate
-    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        state = exc.sqlstate
+        if state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03"):
+            raise unreachable(url, exc) from exc
+        raise
 
 
 def unreachable(url: str, exc: BaseException) -> DatabaseError:
