@@ -14,6 +14,7 @@ from cognitionos_dagster.cli.output import command, console, print_json
 from cognitionos_dagster.db import migrate, server
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.errors import MemoryStoreError
+from cognitionos_dagster.llm.client import ModelClient
 from cognitionos_dagster.llm.local_embedding import LocalEmbedder
 from cognitionos_dagster.memory import index
 from cognitionos_dagster.memory.access import ensure_user
@@ -22,9 +23,10 @@ from cognitionos_dagster.memory.lifecycle_steps import STEPS
 from cognitionos_dagster.memory.models import MemoryItem
 from cognitionos_dagster.memory.namespaces import NamespaceManager
 from cognitionos_dagster.memory.store import MemoryStore
+from cognitionos_dagster.memory.summaries import model_summarizer, summarize_compressed
 from cognitionos_dagster.settings import load_settings
 
-app = typer.Typer(help="Agent memory: namespaces, grants, add, search, stats, inspect, lifecycle (gc).",
+app = typer.Typer(help="Agent memory: namespaces, grants, add, search, stats, inspect, lifecycle (gc, summarize).",
                   no_args_is_help=True)
 namespace_app = typer.Typer(help="Memory namespaces: create, grant, list.", no_args_is_help=True)
 app.add_typer(namespace_app, name="namespace")
@@ -215,6 +217,40 @@ def gc(
         console.print(f"{s.step:>9}: {verb} {s.rows} memories {dict(s.by_namespace) or ''}")
     if report.resumed_runs:
         console.print(f"completed interrupted pass(es): {', '.join(report.resumed_runs)}")
+
+
+@app.command("summarize")
+@command
+def summarize(
+    namespace: str | None = typer.Option(None, "--namespace", "-n", help="One namespace (default: all)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many memories."),
+    concurrency: int = typer.Option(4, "--concurrency", min=1, max=64, help="Model calls at a time."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be summarized; call no model."),
+    as_json: bool = JSON,
+) -> None:
+    """Have the model summarize compressed memories whose policy sets `summarize: true` (the original stays)."""
+    db = _database()
+    if namespace is not None:
+        NamespaceManager(db).get(namespace)
+    summarizer = model_summarizer(ModelClient.from_settings(load_settings(), db=db))
+    columns = (TextColumn("summarizing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=as_json or dry_run) as progress:
+        task = progress.add_task("summarize", total=None)
+        report = summarize_compressed(
+            db, summarizer, namespace=namespace, limit=limit, concurrency=concurrency, dry_run=dry_run,
+            on_progress=lambda n: progress.advance(task, n),
+        )
+    if as_json:
+        print_json(report.model_dump(mode="json"))
+        return
+    if dry_run:
+        console.print(f"would summarize {report.pending if limit is None else min(limit, report.pending)} "
+                      "compressed memories")
+        return
+    console.print(f"summarized {report.written} compressed memories ({report.failed} failed, "
+                  f"{report.pending - report.written - report.failed} left) in {report.seconds:.1f} s")
+    for line in report.errors:
+        console.print(f"  failed: {line}")
 
 
 @app.command("reindex")

@@ -11,12 +11,14 @@ import warnings
 
 import dagster as dg
 
+from cognitionos_dagster.errors import MemoryStoreError
 from cognitionos_dagster.integrations.memory import MemoryResource
 from cognitionos_dagster.memory.index import INDEX_NAME, index_present
 from cognitionos_dagster.memory.lifecycle import apply_policies, compressible
 from cognitionos_dagster.memory.lifecycle_steps import STEPS
 from cognitionos_dagster.memory.namespaces import NamespaceManager
 from cognitionos_dagster.memory.stats import access_heatmap, namespace_stats
+from cognitionos_dagster.memory.summaries import summarize_compressed
 
 MEMORY_PARTITIONS = dg.DynamicPartitionsDefinition(name="memory_namespaces")
 
@@ -38,6 +40,8 @@ class MemoryLifecycleConfig(dg.Config):
     steps: list[str] = list(STEPS)
     dry_run: bool = False
     force_compress: bool = False
+    summarize: bool = True
+    """After a pass that compressed, summarize what the namespace's policy asks to (`summarize: true`)."""
 
 
 def _run_config(steps: list[str], *, force_compress: bool = False) -> dict:
@@ -59,6 +63,17 @@ def memories(
     report = apply_policies(
         db, namespace=namespace, dry_run=config.dry_run, steps=config.steps, force_compress=config.force_compress
     )
+    summaries: dict = {}
+    if config.summarize and "compress" in config.steps:
+        try:
+            done = summarize_compressed(db, memory.summarizer(), namespace=namespace, dry_run=config.dry_run)
+            summaries = {"summaries_pending": done.pending, "summaries_written": done.written,
+                         "summaries_failed": done.failed}
+            if done.errors:
+                context.log.warning(f"{done.failed} memory summaries failed; first: {done.errors[0]}")
+        except MemoryStoreError as exc:  # optional work: the pass itself succeeded and stays reported
+            context.log.warning(f"memory summaries stopped: {exc}")
+            summaries = {"summaries_error": str(exc)}
     after = namespace_stats(db, namespace)[0]
     heatmap = access_heatmap(db, namespace)
     metadata: dict = {
@@ -78,6 +93,7 @@ def memories(
         "dry_run": config.dry_run,
     }
     metadata.update({f"{s.step}_rows": s.rows for s in report.steps})
+    metadata.update(summaries)
     return dg.MaterializeResult(metadata=metadata)
 
 

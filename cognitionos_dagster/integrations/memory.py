@@ -1,4 +1,5 @@
-"""Agent memory as a Dagster resource: the store and the database it lives in, resolved at launch."""
+"""Agent memory as a Dagster resource: the store, the database it lives in and the model that
+summarizes compressed memories, resolved at launch."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from pydantic import Field
 
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.integrations.database import DatabaseResource
+from cognitionos_dagster.integrations.llm import LLMResource
 from cognitionos_dagster.llm.local_embedding import LocalEmbedder
 from cognitionos_dagster.memory.store import MemoryStore
+from cognitionos_dagster.memory.summaries import Summarize, model_summarizer
 from cognitionos_dagster.settings import load_settings
 
 
@@ -20,6 +23,7 @@ class MemoryResource(dg.ConfigurableResource):
     """
 
     database: DatabaseResource = Field(default_factory=DatabaseResource)
+    llm: LLMResource = Field(default_factory=LLMResource, description="Writes the summaries a policy asks for.")
     embedding_dim: int | None = None
     ef_search: int = 64
 
@@ -29,3 +33,6 @@ class MemoryResource(dg.ConfigurableResource):
     def store(self) -> MemoryStore:
         dim = self.embedding_dim or load_settings().embedding_dim
         return MemoryStore(self.db(), LocalEmbedder(dim), ef_search=self.ef_search)
+
+    def summarizer(self) -> Summarize:
+        return model_summarizer(self.llm.model_client(self.db()))

@@ -2,7 +2,8 @@
 
 A policy says when a namespace's memories expire (`ttl_days`), are compressed
 (`compression_after_days`), archived (`archive_after_days`, unless accessed at least
-`min_access_frequency` times) and so garbage-collected. Files are the source of truth;
+`min_access_frequency` times) and so garbage-collected; `summarize` has a model write a short
+summary of each compressed memory beside its original. Files are the source of truth;
 `sync_policies` upserts them by name so the set-based lifecycle SQL can join on them.
 A wrong file fails with its path and line.
 """
@@ -29,6 +30,8 @@ class LifecyclePolicy(BaseModel):
     compression_after_days: int | None = Field(default=None, ge=0)
     archive_after_days: int | None = Field(default=None, ge=0)
     min_access_frequency: int | None = Field(default=None, ge=0)
+    summarize: bool = False
+    summary_model: str | None = Field(default=None, min_length=1, max_length=200)
 
     @model_validator(mode="after")
     def _ttl_outlives_the_other_steps(self) -> LifecyclePolicy:
@@ -36,6 +39,15 @@ class LifecyclePolicy(BaseModel):
             value = getattr(self, field)
             if self.ttl_days is not None and value is not None and value >= self.ttl_days:
                 raise ValueError(f"{field} ({value}) must be smaller than ttl_days ({self.ttl_days})")
+        return self
+
+    @model_validator(mode="after")
+    def _summaries_follow_compression(self) -> LifecyclePolicy:
+        # Only compressed memories are summarized, so a summary setting without compression would never act.
+        if self.summarize and self.compression_after_days is None:
+            raise ValueError("summarize needs compression_after_days: only compressed memories get a summary")
+        if self.summary_model is not None and not self.summarize:
+            raise ValueError("summary_model is set but summarize is not true")
         return self
 
 
@@ -76,7 +88,7 @@ def load_policy_file(path: Path) -> LifecyclePolicy:
         raise ConfigError(
             f"{path}:{line}: {where}{err['msg']}",
             hint="fields: name, description, ttl_days, compression_after_days, archive_after_days, "
-            "min_access_frequency (whole days / counts; omit a field to skip that step)",
+            "min_access_frequency (whole days / counts; omit a field to skip that step), summarize, summary_model",
         ) from exc
 
 
@@ -106,18 +118,19 @@ def sync_policies(db: Database, directory: Path | None = None) -> dict[str, Life
             conn.execute(
                 """
                 INSERT INTO memory_lifecycle_policies AS p (name, description, ttl_days, compression_after_days,
-                    archive_after_days, min_access_frequency, source_file)
+                    archive_after_days, min_access_frequency, summarize, summary_model, source_file)
                 VALUES (%(name)s, %(description)s, %(ttl_days)s, %(compression_after_days)s, %(archive_after_days)s,
-                    %(min_access_frequency)s, %(source)s)
+                    %(min_access_frequency)s, %(summarize)s, %(summary_model)s, %(source)s)
                 ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, ttl_days = EXCLUDED.ttl_days,
                     compression_after_days = EXCLUDED.compression_after_days,
                     archive_after_days = EXCLUDED.archive_after_days,
-                    min_access_frequency = EXCLUDED.min_access_frequency, source_file = EXCLUDED.source_file,
-                    updated_at = now()
+                    min_access_frequency = EXCLUDED.min_access_frequency, summarize = EXCLUDED.summarize,
+                    summary_model = EXCLUDED.summary_model, source_file = EXCLUDED.source_file, updated_at = now()
                 WHERE (p.description, p.ttl_days, p.compression_after_days, p.archive_after_days,
-                       p.min_access_frequency, p.source_file)
+                       p.min_access_frequency, p.summarize, p.summary_model, p.source_file)
                     IS DISTINCT FROM (EXCLUDED.description, EXCLUDED.ttl_days, EXCLUDED.compression_after_days,
-                       EXCLUDED.archive_after_days, EXCLUDED.min_access_frequency, EXCLUDED.source_file)
+                       EXCLUDED.archive_after_days, EXCLUDED.min_access_frequency, EXCLUDED.summarize,
+                       EXCLUDED.summary_model, EXCLUDED.source_file)
                 """,
                 {**p.model_dump(), "source": str(path)},
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from support.model_fixtures import make_client, openai_server, sleeps  # noqa: F401 - fixtures
 
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.llm.local_embedding import LocalEmbedder

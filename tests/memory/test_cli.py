@@ -62,3 +62,30 @@ def test_user_errors_exit_1_with_a_hint(database_url: str, tmp_path: Path) -> No
     bad.write_text('{"content": "fine"}\n{"text": "wrong key"}\n')
     result = runner.invoke(app, ["memory", "add", "-n", "x", "-u", "a", "--file", str(bad)])
     assert result.exit_code == 1 and f"{bad}:2: not a memory" in result.output
+
+
+def test_summarize_writes_offline_summaries_beside_compressed_memories(database_url: str, tmp_path: Path) -> None:
+    from cognitionos_dagster.db.connection import Database
+    from cognitionos_dagster.memory.policies import sync_policies
+
+    db = Database(database_url)
+    (tmp_path / "digest-cli.yaml").write_text("compression_after_days: 1\nsummarize: true\n")
+    sync_policies(db, tmp_path)  # a policy beside the shipped ones; passes sync the shipped files and keep it
+    _ok("namespace", "create", "notes", "--owner", "alice", "--policy", "digest-cli")
+    _ok("add", "-n", "notes", "-u", "alice", "the cache warms at 06:00 before the traffic peak")
+    _ok("add", "-n", "notes", "-u", "alice", "rotate the signing key every 90 days")
+    db.execute("UPDATE memories SET created_at = now() - interval '3 days'")
+    assert json.loads(_ok("gc", "--step", "compress", "--json"))["steps"][0]["rows"] == 2
+
+    assert json.loads(_ok("summarize", "--dry-run", "--json"))["pending"] == 2
+    report = json.loads(_ok("summarize", "--namespace", "notes", "--json"))
+    assert (report["written"], report["failed"]) == (2, 0)
+    assert "summarized 0 compressed memories" in _ok("summarize")
+
+    memory_id = db.fetch_one("SELECT id::text AS id FROM memories WHERE summary LIKE %s", ("%signing key%",))["id"]
+    record = json.loads(_ok("inspect", memory_id, "--user", "alice", "--json"))
+    assert record["content"] == "rotate the signing key every 90 days" and record["compressed"]
+    assert record["summary"].startswith("[offline]")
+
+    unknown = runner.invoke(app, ["memory", "summarize", "--namespace", "nope"])
+    assert unknown.exit_code == 1 and "nope" in unknown.output

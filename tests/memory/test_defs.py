@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -23,6 +24,7 @@ from cognitionos_dagster.defs.memory import (
 from cognitionos_dagster.integrations.database import DatabaseResource
 from cognitionos_dagster.integrations.memory import MemoryResource
 from cognitionos_dagster.memory.namespaces import NamespaceManager
+from cognitionos_dagster.memory.policies import sync_policies
 from cognitionos_dagster.memory.store import MemoryStore
 
 CHECKS = [embeddings_present, no_rows_past_ttl, hnsw_index_present]
@@ -71,6 +73,23 @@ def test_materialising_a_partition_applies_its_policy(dagster_instance: dg.Dagst
     assert _checks(result) == {"embeddings_present": True, "no_rows_past_ttl": True, "hnsw_index_present": True}
     row = dagster_instance.get_latest_materialization_event(dg.AssetKey("memories"))
     assert row is not None and row.dagster_event.partition == ns
+
+
+def test_a_summarizing_policy_gets_summaries_with_the_pass(dagster_instance: dg.DagsterInstance,
+                                                            resource: MemoryResource, ns: str, db: Database,
+                                                            tmp_path: Path) -> None:
+    (tmp_path / "digest-asset.yaml").write_text("ttl_days: 365\ncompression_after_days: 30\nsummarize: true\n")
+    sync_policies(db, tmp_path)
+    NamespaceManager(db).set_policy(ns, "digest-asset")
+    dry = _materialize(dagster_instance, resource, ns, {"dry_run": True})
+    meta = dry.asset_materializations_for_node("memories")[0].metadata
+    assert meta["summaries_written"].value == 0 and meta["summaries_pending"].value == 0  # nothing compressed yet
+
+    result = _materialize(dagster_instance, resource, ns)
+    meta = result.asset_materializations_for_node("memories")[0].metadata
+    assert meta["compress_rows"].value == 2 and meta["summaries_written"].value == 2
+    summaries = [r["summary"] for r in db.fetch_all("SELECT summary FROM memories WHERE compressed")]
+    assert len(summaries) == 2 and all(s.startswith("[offline]") for s in summaries)
 
 
 def test_checks_fail_on_bad_data(dagster_instance: dg.DagsterInstance, resource: MemoryResource, ns: str,

@@ -23,6 +23,8 @@ def test_shipped_policies_load() -> None:
         ("name: p\nttl_days: [1\n", 3, "invalid YAML"),
         ("name: p\nttl_dayz: 3\n", 2, "ttl_dayz"),
         ("- just a list\n", 1, "must be a mapping"),
+        ("name: p\nsummarize: true\n", 1, "summarize needs compression_after_days"),
+        ("name: p\ncompression_after_days: 3\nsummary_model: m\n", 1, "summarize is not true"),
     ],
 )
 def test_invalid_policy_file_names_file_and_line(tmp_path: Path, text: str, line: int, fragment: str) -> None:
