@@ -45,25 +45,20 @@ _SYSTEM = (
     "You summarize an AI agent's stored memory so a person can skim it. Answer with JSON "
     '{"summary": "..."}: at most three sentences, the facts and decisions it records, no preamble.'
 )
-# Compressed, not yet summarized, in a namespace whose policy asks for summaries; in id order so
-# each batch starts where the last one ended (ids are time-ordered, the primary key serves it).
-_CANDIDATES = """
-    SELECT m.id::text AS id, m.content_compressed AS blob, p.summary_model AS model
+# Compressed, not yet summarized, in a namespace whose policy asks for summaries.
+_PENDING = """
     FROM memories m
     JOIN memory_namespaces n ON n.id = m.namespace_id
     JOIN memory_lifecycle_policies p ON p.id = n.policy_id
     WHERE p.summarize AND m.compressed AND m.summary IS NULL AND m.content_compressed IS NOT NULL
-      AND (%(ns)s::text IS NULL OR n.name = %(ns)s) AND m.id > %(after)s::uuid
+      AND (%(ns)s::text IS NULL OR n.name = %(ns)s)"""
+_COUNT = f"SELECT count(*) AS n {_PENDING}"
+# In id order, so each batch starts where the last one ended (ids are time-ordered; the primary key serves it).
+_CANDIDATES = f"""
+    SELECT m.id::text AS id, m.content_compressed AS blob, p.summary_model AS model {_PENDING}
+      AND m.id > %(after)s::uuid
     ORDER BY m.id
-    LIMIT %(limit)s
-"""
-_COUNT = """
-    SELECT count(*) AS n FROM memories m
-    JOIN memory_namespaces n ON n.id = m.namespace_id
-    JOIN memory_lifecycle_policies p ON p.id = n.policy_id
-    WHERE p.summarize AND m.compressed AND m.summary IS NULL AND m.content_compressed IS NOT NULL
-      AND (%(ns)s::text IS NULL OR n.name = %(ns)s)
-"""
+    LIMIT %(limit)s"""
 # The predicate again: a memory expanded, deleted or summarized meanwhile is left as it is.
 _WRITE = "UPDATE memories SET summary = %s WHERE id = %s::uuid AND compressed AND summary IS NULL"
 _FIRST_ID = "00000000-0000-0000-0000-000000000000"
