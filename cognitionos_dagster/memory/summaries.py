@@ -113,7 +113,6 @@ def summarize_compressed(
     *,
     namespace: str | None = None,
     limit: int | None = None,
-    batch_size: int = 256,
     concurrency: int = 4,
     max_consecutive_failures: int = 8,
     dry_run: bool = False,
@@ -138,38 +137,35 @@ def summarize_compressed(
     with span("memory.summarize", namespace=namespace or "*", pending=report.pending) as current, \
             ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="memory-summary") as pool:
         while report.written + report.failed < wanted:
-            size = min(batch_size, wanted - report.written - report.failed)
-            rows = db.fetch_all(_CANDIDATES, {"ns": namespace, "after": after, "limit": size})
-            if not rows:
+            # A few rows at a time, one model call each: a dead endpoint is noticed after a handful of calls.
+            size = min(max(1, concurrency), wanted - report.written - report.failed)
+            chunk = db.fetch_all(_CANDIDATES, {"ns": namespace, "after": after, "limit": size})
+            if not chunk:
                 break
-            after = rows[-1]["id"]
-            step = max(1, concurrency)  # a dead endpoint is noticed after a handful of calls, not a whole batch
-            for start in range(0, len(rows), step):
-                chunk = rows[start:start + step]
-                outcomes = list(pool.map(lambda row: _one(summarize, row), chunk))
-                written = [(summary, row["id"]) for row, (summary, _) in zip(chunk, outcomes, strict=True) if summary]
-                if written:
-                    with db.connection() as conn, conn.cursor() as cur:
-                        cur.executemany(_WRITE, written)
-                for row, (summary, error) in zip(chunk, outcomes, strict=True):
-                    if summary:
-                        report.written += 1
-                        streak = 0
-                        continue
-                    report.failed += 1
-                    streak += 1
-                    if len(report.errors) < 5:
-                        report.errors.append(f"{row['id']}: {error}")
-                if on_progress is not None:
-                    on_progress(len(chunk))
-                if streak >= max_consecutive_failures:
-                    set_attributes(current, written=report.written, failed=report.failed)
-                    raise MemoryStoreError(
-                        f"{streak} summaries failed in a row; stopped after writing {report.written}: "
-                        f"{report.errors[-1]}",
-                        hint="check the model endpoint and summary_model (`cognos memory summarize` runs it again; "
-                        "memories without a summary are picked up then)",
-                    )
+            after = chunk[-1]["id"]
+            outcomes = list(pool.map(lambda row: _one(summarize, row), chunk))
+            written = [(summary, row["id"]) for row, (summary, _) in zip(chunk, outcomes, strict=True) if summary]
+            if written:
+                with db.connection() as conn, conn.cursor() as cur:
+                    cur.executemany(_WRITE, written)
+            for row, (summary, error) in zip(chunk, outcomes, strict=True):
+                if summary:
+                    report.written += 1
+                    streak = 0
+                    continue
+                report.failed += 1
+                streak += 1
+                if len(report.errors) < 5:
+                    report.errors.append(f"{row['id']}: {error}")
+            if on_progress is not None:
+                on_progress(len(chunk))
+            if streak >= max_consecutive_failures:
+                set_attributes(current, written=report.written, failed=report.failed)
+                raise MemoryStoreError(
+                    f"{streak} summaries failed in a row; stopped after writing {report.written}: {report.errors[-1]}",
+                    hint="check the model endpoint and summary_model (`cognos memory summarize` runs it again; "
+                    "memories without a summary are picked up then)",
+                )
         set_attributes(current, written=report.written, failed=report.failed)
     report.seconds = round(time.perf_counter() - started, 4)
     return report
