@@ -1,8 +1,9 @@
 """Shared fixtures: one real PostgreSQL per test run, an isolated database per test,
 a Dagster instance on PostgreSQL, and no network beyond loopback.
 
-The server is the embedded one in `.cognitionos/test-pg` (or the server named by
-`COGNITIONOS_TEST_DATABASE_URL`). Each test's database is cloned from a template that
+The server is the embedded one in `.cognitionos/test/pg` (or the server named by
+`COGNITIONOS_TEST_DATABASE_URL`); a run stops the embedded server it started when it ends,
+unless `KEEP_TEST_PG=1` keeps it for the next run. Each test's database is cloned from a template that
 was migrated once, which costs ~50 ms instead of running every migration again.
 """
 
@@ -55,8 +56,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    # The server is kept for the next run (and for parallel runs sharing it) unless asked.
-    if getattr(config, "_cognitionos_started_pg", False) and os.environ.get("COGNITIONOS_TEST_STOP_PG") == "1":
+    # A run stops the server it started, so `make test` leaves no process behind; keeping it
+    # between runs for speed is opt-in (KEEP_TEST_PG=1). A server found running is not ours.
+    if getattr(config, "_cognitionos_started_pg", False) and os.environ.get("KEEP_TEST_PG") != "1":
         close_all_pools()
         embedded.stop(TEST_HOME / "pg")
 
