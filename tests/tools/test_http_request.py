@@ -28,6 +28,15 @@ def test_get_json(registry: ToolRegistry, ctx: ToolContext, http_server: _Server
     assert out.headers["content-type"] == "application/json"
 
 
+def test_the_urls_query_is_kept_and_params_are_merged_into_it(
+    registry: ToolRegistry, ctx: ToolContext, http_server: _Server
+) -> None:
+    assert call(registry, ctx, url=f"{http_server.base_url}/json?probe=1").body["path"] == "/json?probe=1"
+    merged = call(registry, ctx, url=f"{http_server.base_url}/json?probe=1&q=old", params={"q": "a b", "n": 2})
+    assert merged.body["path"] == "/json?probe=1&q=a+b&n=2"
+    assert [seen["path"] for seen in http_server.seen] == ["/json?probe=1", "/json?probe=1&q=a+b&n=2"]
+
+
 def test_post_json_body(registry: ToolRegistry, ctx: ToolContext, http_server: _Server) -> None:
     out = call(registry, ctx, url=f"{http_server.base_url}/items", method="POST", json={"n": [1, 2]})
     assert out.success and out.status_code == 201 and out.body == {"received": {"n": [1, 2]}}

@@ -31,7 +31,9 @@ class HttpRequestInput(ToolInput):
     url: str = Field(pattern=r"^https?://", description="http:// or https:// URL; its host must be allowlisted")
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
-    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    params: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="query parameters merged into the URL's own query (these win on a clash)"
+    )
     json_body: Any = Field(default=None, alias="json", description="a JSON body (not with `body`)")
     body: str | None = Field(default=None, description="a text body (not with `json`)")
     timeout_seconds: float = Field(default=10.0, gt=0, le=600)
@@ -78,7 +80,7 @@ class HttpRequestTool(Tool):
         try:
             with httpx.Client(timeout=timeout, follow_redirects=data.follow_redirects, max_redirects=5,
                               event_hooks=hooks, trust_env=False, verify=_tls_context()) as client:
-                request = client.build_request(data.method, data.url, headers=headers, params=data.params,
+                request = client.build_request(data.method, _with_params(data.url, data.params), headers=headers,
                                                json=data.json_body, content=data.body)
                 response = client.send(request, stream=True)
                 try:
@@ -97,6 +99,12 @@ class HttpRequestTool(Tool):
             error=None if ok else f"HTTP {response.status_code} {response.reason_phrase} from {response.url} "
             "(set allow_error_status: true to accept it)",
         )
+
+
+def _with_params(url: str, params: dict[str, str | int | float | bool]) -> httpx.URL:
+    """The URL's own query with `params` merged in (a name in both takes the value of `params`); httpx's
+    `params=` would replace the whole query, so `?probe=1` never reached the server."""
+    return httpx.URL(url).copy_merge_params(params) if params else httpx.URL(url)
 
 
 def _read_capped(response: httpx.Response, cap: int, deadline: float) -> bytes:
