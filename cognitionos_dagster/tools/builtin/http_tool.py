@@ -1,4 +1,7 @@
-"""`http_request`: an HTTP call to an allowlisted host, with the run's trace context attached."""
+"""`http_request`: an HTTP call to an allowlisted host, with the run's trace context attached.
+
+Where it may connect is decided by `NetworkPolicy` (tools/network_policy.py), on every hop.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +18,8 @@ from pydantic import Field, model_validator
 
 from cognitionos_dagster.errors import ToolError
 from cognitionos_dagster.tools.base import Tool, ToolInput, ToolOutput
-from cognitionos_dagster.tools.builtin.allowlist import check_host
 from cognitionos_dagster.tools.context import ToolContext
+from cognitionos_dagster.tools.network_policy import NetworkPolicy
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
@@ -70,16 +73,14 @@ class HttpRequestTool(Tool):
 
     def run(self, data: ToolInput, ctx: ToolContext) -> HttpRequestOutput:
         assert isinstance(data, HttpRequestInput)
-        allowed = ctx.settings.allowed_hosts
-        check_host(data.url, allowed)
+        policy = NetworkPolicy(ctx.settings.allowed_hosts)
         headers = dict(data.headers)
         propagate.inject(headers)  # a no-op outside a recording span
         timeout = ctx.cap_timeout(data.timeout_seconds)
         started = time.perf_counter()
-        hooks = {"request": [lambda request: check_host(str(request.url), allowed)]}
         try:
-            with httpx.Client(timeout=timeout, follow_redirects=data.follow_redirects, max_redirects=5,
-                              event_hooks=hooks, trust_env=False, verify=_tls_context()) as client:
+            with policy.client(verify=_tls_context(), timeout=timeout, follow_redirects=data.follow_redirects,
+                               max_redirects=5) as client:
                 request = client.build_request(data.method, _with_params(data.url, data.params), headers=headers,
                                                json=data.json_body, content=data.body)
                 response = client.send(request, stream=True)
