@@ -19,6 +19,13 @@ from jinja2.sandbox import (
 )
 
 DYNAMIC = "*"  # a path component computed at run time (`steps[name]`)
+# How deeply an expression may nest (parentheses, operators, attribute and filter chains). Real
+# expressions stay under 10; jinja2 compiles each level into nested Python code, and Python refuses
+# more than 200 nested parentheses at run time, while parsing it costs ~13 stack frames a level.
+MAX_EXPRESSION_DEPTH = 32
+TOO_DEEP = f"expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep; split it into steps or simplify it"
+# Under the template and its output node, the deepest node of a `{{ ... }}` of height h is at depth h + 1.
+_TEMPLATE_LEVELS = 1
 PATH_ROOTS = frozenset({"inputs", "steps", "run"})
 _UNSAFE = (
     UNSAFE_FUNCTION_ATTRIBUTES
@@ -59,9 +66,12 @@ class _Walk:
     paths: set[tuple[str, ...]] = field(default_factory=set)
     error: str | None = None
 
-    def visit(self, node: nodes.Node, chain: tuple[str, ...] | None) -> None:
+    def visit(self, node: nodes.Node, chain: tuple[str, ...] | None, depth: int = 0) -> None:
         """`chain` is the attribute path below `node` when node is the object of a Getattr/Getitem."""
         if self.error:
+            return
+        if depth > MAX_EXPRESSION_DEPTH + _TEMPLATE_LEVELS:
+            self.error = TOO_DEEP
             return
         problem = self._problem(node)
         if problem:
@@ -71,12 +81,12 @@ class _Walk:
             self._name(node, chain)
             return
         if isinstance(node, nodes.Getattr | nodes.Getitem):
-            self.visit(node.node, (_component(node), *(chain or ())))
+            self.visit(node.node, (_component(node), *(chain or ())), depth + 1)
             if isinstance(node, nodes.Getitem):
-                self.visit(node.arg, None)
+                self.visit(node.arg, None, depth + 1)
             return
         for child in node.iter_child_nodes():
-            self.visit(child, None)
+            self.visit(child, None, depth + 1)
 
     def _name(self, node: nodes.Name, chain: tuple[str, ...] | None) -> None:
         if node.ctx != "load":
@@ -144,13 +154,10 @@ def analyze_template(env: Environment, text: str) -> Analysis:
         template = env.parse(text)
     except TemplateError as exc:
         return Analysis(error=f"expression syntax error: {getattr(exc, 'message', None) or exc}")
-    except RecursionError:
-        return Analysis(error="expression is nested too deeply")
+    except RecursionError:  # jinja2's parser recurses ~13 frames per level of nesting
+        return Analysis(error=TOO_DEEP)
     walk = _Walk(env)
-    try:
-        walk.visit(template, None)
-    except RecursionError:
-        return Analysis(error="expression is nested too deeply")
+    walk.visit(template, None)
     if walk.error:
         return Analysis(error=walk.error)
     free = walk.loaded - walk.stored - set(env.globals) - {"loop"}

@@ -6,6 +6,11 @@ arithmetic, comparisons, and/or/not, if-else, filters, `is` tests, calls) using 
 token regular expressions, and yields the same facts as the full walk. Anything outside that
 subset, and anything it finds invalid, raises `Unsupported` so the caller falls back to jinja2,
 which stays the authority on syntax and error messages. It never evaluates anything.
+
+Each grammar method returns the height of the syntax tree jinja2 would build for what it read,
+and the reader's own recursion is counted too: an expression nested deeper than `MAX_EXPRESSION_DEPTH` is
+refused here, with a message, instead of exhausting Python's stack here or in jinja2's parser,
+or compiling at run time into Python code with more nested parentheses than Python accepts.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from jinja2.lexer import float_re, integer_re, operator_re, string_re
 from cognitionos_dagster.dsl.expression_analysis import (
     ATTRIBUTE_FILTERS,
     DYNAMIC,
+    MAX_EXPRESSION_DEPTH,
     PATH_ROOTS,
+    TOO_DEEP,
     Analysis,
     is_private,
     refusal,
@@ -35,6 +42,10 @@ class Unsupported(Exception):
     """Outside the fast subset (or invalid): analyse with jinja2 instead."""
 
 
+class TooDeep(Exception):
+    """Nested deeper than MAX_EXPRESSION_DEPTH: refused whatever else the text holds."""
+
+
 class Expression:
     """The facts of one `{{ ... }}` body: loaded names, root paths, and the first refusal if any."""
 
@@ -46,6 +57,7 @@ class Expression:
         self.names: set[str] = set()
         self.paths: set[tuple[str, ...]] = set()
         self.error: str | None = None
+        self.depth = 0  # how deeply `expression` is nested in itself (parentheses, brackets, arguments)
 
     # -- token helpers
     def peek(self) -> tuple[str, str]:
@@ -68,37 +80,51 @@ class Expression:
         if message and self.error is None:
             self.error = message
 
-    # -- grammar, loosest binding first
-    def expression(self) -> None:
-        self.or_()
+    # -- grammar, loosest binding first; each method returns the height of the tree it read
+    def nested(self, height: int) -> int:
+        """`height` checked against the limit (a tree that tall compiles into as deeply nested code)."""
+        if height > MAX_EXPRESSION_DEPTH:
+            raise TooDeep
+        return height
+
+    def expression(self) -> int:
+        self.depth += 1
+        if self.depth > MAX_EXPRESSION_DEPTH:  # parentheses and brackets nest the reader, not the tree
+            raise TooDeep
+        height = self.or_()
         if self.at("if"):
             self.take()
-            self.or_()
+            height = max(height, self.or_())
             if self.at("else"):
                 self.take()
-                self.expression()
+                height = max(height, self.expression())
+            height = self.nested(height + 1)
+        self.depth -= 1
+        return height
 
-    def or_(self) -> None:
-        self.and_()
+    def or_(self) -> int:
+        height = self.and_()
         while self.at("or"):
             self.take()
-            self.and_()
+            height = self.nested(max(height, self.and_()) + 1)
+        return height
 
-    def and_(self) -> None:
-        self.not_()
+    def and_(self) -> int:
+        height = self.not_()
         while self.at("and"):
             self.take()
-            self.not_()
+            height = self.nested(max(height, self.not_()) + 1)
+        return height
 
-    def not_(self) -> None:
-        if self.at("not"):
+    def not_(self) -> int:
+        nots = 0
+        while self.at("not"):
             self.take()
-            self.not_()
-            return
-        self.compare()
+            nots += 1
+        return self.nested(self.compare() + nots)
 
-    def compare(self) -> None:
-        self.binary()
+    def compare(self) -> int:
+        height = self.binary()
         while True:
             kind, value = self.peek()
             if (kind == "op" and value in _COMPARE) or self.at("in"):
@@ -106,55 +132,55 @@ class Expression:
             elif self.at("not") and self.tokens[self.pos + 1][1] == "in":
                 self.pos += 2
             else:
-                return
-            self.binary()
+                return height
+            height = self.nested(max(height, self.binary()) + 1)
 
-    def binary(self) -> None:
-        self.unary()
+    def binary(self) -> int:
+        height = self.unary()
         while self.peek()[0] == "op" and self.peek()[1] in ("+", "-", "~", "*", "/", "//", "%", "**"):
             self.take()
-            self.unary()
+            height = self.nested(max(height, self.unary()) + 1)
+        return height
 
-    def unary(self) -> None:
-        if self.peek()[0] == "op" and self.peek()[1] in ("-", "+"):
+    def unary(self) -> int:
+        signs = 0
+        while self.peek()[0] == "op" and self.peek()[1] in ("-", "+"):
             self.take()
-            self.unary()
-            return
-        self.primary()
-        self.filters_and_tests()
+            signs += 1
+        height = self.nested(self.primary() + signs)
+        return self.filters_and_tests(height)
 
-    def primary(self) -> None:
+    def primary(self) -> int:
         kind, value = self.take()
         if kind == "name":
             if value in _KEYWORDS:
                 raise Unsupported(value)
             if value in _CONSTANTS:
-                self.postfix(None)
-            else:
-                self.names.add(value)
-                self.postfix(value)
-        elif kind in ("string", "number"):
+                return self.postfix(None, 1)
+            self.names.add(value)
+            return self.postfix(value, 1)
+        if kind in ("string", "number"):
             while kind == "string" and self.peek()[0] == "string":
                 self.take()
-            self.postfix(None)
-        elif value == "(":
-            self.expression()
+            return self.postfix(None, 1)
+        if value == "(":
+            height = self.expression()
             self.expect(")")
-            self.postfix(None)
-        elif value == "[":
-            self.sequence("]")
-            self.postfix(None)
-        else:
-            raise Unsupported(value)
+            return self.postfix(None, height)
+        if value == "[":
+            return self.postfix(None, self.sequence("]") + 1)
+        raise Unsupported(value)
 
-    def sequence(self, close: str) -> None:
+    def sequence(self, close: str) -> int:
+        height = 0
         while not self.at(close):
-            self.expression()
+            height = max(height, self.expression())
             if not self.at(close):
                 self.expect(",")
         self.expect(close)
+        return height
 
-    def postfix(self, root: str | None) -> None:
+    def postfix(self, root: str | None, height: int) -> int:
         chain: list[str] = []
         tracking = root is not None
         while True:
@@ -170,20 +196,24 @@ class Expression:
                     raise Unsupported(value)
             elif self.at("["):
                 self.take()
-                component = self.subscript()
+                component, inner = self.subscript()
+                height = max(height, inner)
             elif self.at("("):
                 self.take()
-                self.arguments()
+                height = self.nested(max(height, self.arguments()[1]) + 1)
                 tracking = False
                 continue
             else:
                 break
+            height = self.nested(height + 1)
             if tracking:
                 chain.append(component)
         if root is not None:
             self.paths.add((root, *chain)[:3])
+        return height
 
-    def subscript(self) -> str:
+    def subscript(self) -> tuple[str, int]:
+        """The path component (DYNAMIC unless a plain string) and the height of the index."""
         kind, value = self.peek()
         if kind == "string" and self.tokens[self.pos + 1][1] == "]":
             self.pos += 2
@@ -191,14 +221,15 @@ class Expression:
             if "\\" in text:
                 raise Unsupported(value)
             self.refuse(refusal(text) if is_private(text) else None)
-            return text
-        self.expression()
+            return text, 1
+        height = self.expression()
         self.expect("]")
-        return DYNAMIC
+        return DYNAMIC, height
 
-    def arguments(self) -> list[str]:
-        """Call arguments; returns the string constants passed (for attribute-taking filters)."""
+    def arguments(self) -> tuple[list[str], int]:
+        """Call arguments: the string constants passed (for attribute-taking filters) and the tallest one."""
         constants: list[str] = []
+        height = 0
         while not self.at(")"):
             if self.peek()[0] == "name" and self.tokens[self.pos + 1][1] == "=":
                 self.pos += 2
@@ -207,13 +238,13 @@ class Expression:
                 if "\\" in value:
                     raise Unsupported(value)
                 constants.append(value[1:-1])
-            self.expression()
+            height = max(height, self.expression())
             if not self.at(")"):
                 self.expect(",")
         self.expect(")")
-        return constants
+        return constants, height
 
-    def filters_and_tests(self) -> None:
+    def filters_and_tests(self, height: int) -> int:
         while True:
             if self.at("|"):
                 self.take()
@@ -221,7 +252,7 @@ class Expression:
                 if kind != "name" or self.at("."):
                     raise Unsupported(name)
                 self.refuse(None if name in self.filters else f"unknown filter `{name}`")
-                args = self.arguments() if self.at("(") and self.take() else []
+                args, inner = self.arguments() if self.at("(") and self.take() else ([], 0)
                 if name in ATTRIBUTE_FILTERS:
                     self.refuse(next((refusal(a) for a in args if a.startswith("_")), None))
             elif self.at("is"):
@@ -232,13 +263,15 @@ class Expression:
                 if kind != "name" or name in _KEYWORDS - {"in"}:
                     raise Unsupported(name)
                 self.refuse(None if name in self.tests else f"unknown test `{name}`")
+                inner = 0
                 if self.at("("):
                     self.take()
-                    self.arguments()
+                    inner = self.arguments()[1]
                 elif self.peek()[1] not in _TERMINATORS and self.peek()[0] != "end":
                     raise Unsupported("test argument")
             else:
-                return
+                return height
+            height = self.nested(max(height, inner) + 1)
 
 
 # One alternation of jinja2's own token patterns, in jinja2's order (scoped flags keep theirs), after
@@ -292,6 +325,8 @@ def analyze_fast(
             expr = Expression(tokens, filters, tests)
             expr.expression()
             expr.expect("}}")
+        except TooDeep:
+            return Analysis(error=TOO_DEEP)
         except (Unsupported, IndexError):
             return None
         count += 1

@@ -71,7 +71,7 @@ def check(
     """The step ids `text` references; raises ExpressionError saying what to change."""
     found = analyze(text)
     if found.error:
-        raise ExpressionError(f"{found.error} in `{text}`", expression=text)
+        raise ExpressionError(f"{found.error} in `{shown(text)}`", expression=text)
     for name in sorted(found.names):
         if name in names:
             continue
@@ -114,6 +114,11 @@ def _check_path(
         raise ExpressionError(
             f"`run.{rest[0]}` is unknown; run has {', '.join(RUN_KEYS)} (`{text}`)", expression=text
         )
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """`text` cut to `limit` characters for an error message (a refused expression may be kilobytes long)."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def _known(name: str, known: Collection[str]) -> str:
@@ -180,7 +185,7 @@ def _compiled_template(text: str) -> Any:
 def _render_string(text: str, scope: Mapping[str, Any]) -> Any:
     found = analyze(text)
     if found.error:
-        raise ExpressionError(f"{found.error} in `{text}`", expression=text)
+        raise ExpressionError(f"{found.error} in `{shown(text)}`", expression=text)
     try:
         if found.exact is not None:
             result = _compiled_expression(found.exact)(**scope)

@@ -18,6 +18,13 @@ SEMVER = re.compile(
     r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
 )
 
+# The registry's columns (migration 0002): `workflows.version varchar(50)`, `schedule varchar(100)`,
+# `name varchar(200)`; its SQL orders versions by MAJOR.MINOR.PATCH cast to `int` (at most 2**31 - 1).
+MAX_VERSION_LENGTH = 50
+MAX_VERSION_NUMBER = 2**31 - 1
+MAX_SCHEDULE_LENGTH = 100
+MAX_NAME_LENGTH = 200
+
 VersionKey = tuple[int, int, int, int, tuple[tuple[int, int | str], ...]]
 
 
@@ -28,8 +35,14 @@ def check_identifier(value: str, what: str) -> str:
 
 
 def check_version(value: str) -> str:
-    if not SEMVER.fullmatch(value):
+    match = SEMVER.fullmatch(value)
+    if not match:
         raise ValueError(f"bad version `{value}`: use a semantic version like 1.0.0 (MAJOR.MINOR.PATCH)")
+    if len(value) > MAX_VERSION_LENGTH:
+        raise ValueError(f"version `{value[:20]}…` is {len(value)} characters long; "
+                         f"use at most {MAX_VERSION_LENGTH} (shorten the prerelease or build part)")
+    if any(int(number) > MAX_VERSION_NUMBER for number in match.groups()[:3]):
+        raise ValueError(f"bad version `{value}`: MAJOR, MINOR and PATCH must each be at most {MAX_VERSION_NUMBER}")
     return value
 
 
@@ -82,6 +95,9 @@ def _check_cron_part(part: str, low: int, high: int, names: dict[str, int], what
 
 
 def check_cron(value: str) -> str:
+    if len(value) > MAX_SCHEDULE_LENGTH:
+        raise ValueError(f"schedule is {len(value)} characters long; use at most {MAX_SCHEDULE_LENGTH} "
+                         "(ranges such as 0-30 and steps such as */5 shorten long lists)")
     fields = value.split()
     if len(fields) != 5:
         raise ValueError(

@@ -198,10 +198,10 @@ class StepSpec(_Model):
 
 class WorkflowSpec(_Model):
     id: str
-    version: str
-    name: str | None = None
+    version: str = Field(json_schema_extra={"maxLength": formats.MAX_VERSION_LENGTH})  # checked in _version
+    name: str | None = Field(default=None, max_length=formats.MAX_NAME_LENGTH)
     description: str | None = None
-    schedule: str | None = None
+    schedule: str | None = Field(default=None, json_schema_extra={"maxLength": formats.MAX_SCHEDULE_LENGTH})
     tags: dict[str, str] = Field(default_factory=dict)
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)

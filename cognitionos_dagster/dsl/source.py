@@ -3,13 +3,17 @@
 The text is read as a stream of parse events from libyaml's safe parser (pure-Python fallback
 when libyaml is missing) and the data is built here, so nothing but plain scalars, lists and
 dicts ever exists: no Python tags, no timestamps or bytes (those stay strings), no duplicate
-keys, no alias bombs. Plain scalars are resolved with the same YAML 1.1 rules as SafeLoader;
-mapping keys are their source text (`on:` is the string "on", not True). Building from events
-instead of composed nodes halves the cost of the YAML stage, which dominates loading.
+keys, no alias bombs, and no value the registry could not store as JSON in PostgreSQL (a NUL
+character or a lone surrogate in a string, an infinite or NaN number). Plain scalars are
+resolved with the same YAML 1.1 rules as SafeLoader; mapping keys are their source text (`on:`
+is the string "on", not True). Building from events instead of composed nodes halves the cost
+of the YAML stage, which dominates loading.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +38,21 @@ _BUILD = {
 }
 MAX_NODES = 100_000
 MAX_DEPTH = 64
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # PostgreSQL text and jsonb refuse both
+
+
+def unstorable(value: Any, written: str) -> str | None:
+    """Why a scalar could not be stored as JSON in PostgreSQL, or None; `written` is its source text."""
+    if isinstance(value, str):
+        found = _UNSTORABLE.search(value)
+        if found is None:
+            return None
+        if found.group() == "\x00":
+            return "a string may not contain the NUL character (\\0); remove it"
+        return f"a string may not contain U+{ord(found.group()):04X} (a lone surrogate, not a character); remove it"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"`{written}` is not a finite number, which JSON cannot hold; use a finite number"
+    return None
 
 
 @dataclass
@@ -154,6 +173,13 @@ class _Builder:
             raise self._fail(event, f"unsupported YAML tag `{event.tag}`; use {instead}")
 
     def scalar(self, event: Any) -> Any:
+        value = self.resolve(event)
+        problem = unstorable(value, event.value)
+        if problem:
+            raise self._fail(event, problem)
+        return value
+
+    def resolve(self, event: Any) -> Any:
         text, tag = event.value, event.tag
         if tag is None and event.implicit[0]:
             for resolved, regexp in _RESOLVERS.get(text[:1], ()):
@@ -192,6 +218,9 @@ class _Builder:
                 raise self._fail(key_event, "mapping keys must be plain strings; if this is an expression, quote "
                                  "the whole value: \"{{ ... }}\"")
             key = key_event.value
+            problem = unstorable(key, key)
+            if problem:
+                raise self._fail(key_event, problem)
             value_event = next(events)
             if key == "<<" and key_event.implicit[0] and key_event.tag is None:
                 merges.append((value_event, path))

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -74,6 +75,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
         elif self.path.startswith("/redirect"):
             self._send(302, b"", "text/plain", {"Location": "http://localhost.invalid.example/elsewhere"})
+        elif self.path.startswith("/goto?"):  # /goto?<url>: a redirect to any URL
+            self._send(302, b"", "text/plain", {"Location": unquote(self.path.split("?", 1)[1])})
         else:
             self._send(200, b"hello", "text/plain")
 

@@ -9,8 +9,8 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from cognitionos_dagster.settings import load_settings
 from cognitionos_dagster.tools import ToolContext, ToolRegistry
-from cognitionos_dagster.tools.builtin.allowlist import host_allowed
 from cognitionos_dagster.tools.builtin.http_tool import HttpRequestOutput
+from cognitionos_dagster.tools.network_policy import NetworkPolicy
 
 from .conftest import _Server
 
@@ -26,6 +26,15 @@ def test_get_json(registry: ToolRegistry, ctx: ToolContext, http_server: _Server
     assert out.success and out.status_code == 200
     assert out.body == out.result == {"ok": True, "path": "/json?q=a+b"}
     assert out.headers["content-type"] == "application/json"
+
+
+def test_the_urls_query_is_kept_and_params_are_merged_into_it(
+    registry: ToolRegistry, ctx: ToolContext, http_server: _Server
+) -> None:
+    assert call(registry, ctx, url=f"{http_server.base_url}/json?probe=1").body["path"] == "/json?probe=1"
+    merged = call(registry, ctx, url=f"{http_server.base_url}/json?probe=1&q=old", params={"q": "a b", "n": 2})
+    assert merged.body["path"] == "/json?probe=1&q=a+b&n=2"
+    assert [seen["path"] for seen in http_server.seen] == ["/json?probe=1", "/json?probe=1&q=a+b&n=2"]
 
 
 def test_post_json_body(registry: ToolRegistry, ctx: ToolContext, http_server: _Server) -> None:
@@ -50,16 +59,16 @@ def test_host_not_on_the_allowlist_is_refused(registry: ToolRegistry, ctx: ToolC
 def test_loopback_needs_to_be_listed(registry: ToolRegistry, http_server: _Server, tmp_path: Path) -> None:
     ctx = ToolContext(settings=load_settings(home=tmp_path, http_allowlist="*,localhost"))
     out = call(registry, ctx, url=f"{http_server.base_url}/json")  # 127.0.0.1 is not named
-    assert not out.success and "not on the HTTP allowlist" in (out.error or "")
+    assert not out.success and "resolves to 127.0.0.1, a loopback address; refused" in (out.error or "")
     assert http_server.seen == []
 
 
-def test_allowlist_matching() -> None:
-    allowed = ("api.example.com", "*.corp.example", "localhost")
-    assert host_allowed("API.example.com", allowed) and host_allowed("a.b.corp.example", allowed)
-    assert not host_allowed("corp.example", allowed) and not host_allowed("evil-api.example.com", allowed)
-    assert host_allowed("localhost", allowed) and not host_allowed("127.0.0.1", allowed)
-    assert host_allowed("anything.org", ("*",)) and not host_allowed("::1", ("*",))
+def test_allowlist_name_matching() -> None:
+    policy = NetworkPolicy(("api.example.com", "*.corp.example", "localhost"))
+    assert policy.name_allowed("API.example.com") and policy.name_allowed("a.b.corp.example")
+    assert not policy.name_allowed("corp.example") and not policy.name_allowed("evil-api.example.com")
+    assert policy.name_allowed("localhost") and not policy.name_allowed("127.0.0.1")
+    assert NetworkPolicy(("*",)).name_allowed("anything.org")
 
 
 def test_redirect_to_another_host_is_refused(registry: ToolRegistry, ctx: ToolContext, http_server: _Server) -> None:

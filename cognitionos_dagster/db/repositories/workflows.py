@@ -11,6 +11,7 @@ import builtins
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol, TypeVar
 
+import psycopg
 from psycopg.types.json import Jsonb
 
 from cognitionos_dagster.db.connection import Database
@@ -68,7 +69,27 @@ class WorkflowRegistry:
     def sync(self, spec: RegistrableSpec) -> Literal["registered", "unchanged"]:
         """Register `spec`; an id+version already registered must have the same sha256."""
         with self.db.connection() as conn:
-            inserted = conn.execute(
+            if self._insert(conn, spec):
+                return "registered"
+            row = conn.execute(
+                "SELECT spec_sha256, source_path FROM workflows WHERE id = %s AND version = %s",
+                (spec.id, spec.version),
+            ).fetchone()
+        if row is not None and row["spec_sha256"] == spec.sha256:
+            return "unchanged"
+        where = row["source_path"] if row else "the registry"
+        raise _refusal(
+            spec, f"workflow {spec.id} version {spec.version} is already registered with different content "
+            f"(from {where}); bump `version`",
+            "an id+version is immutable so that every past run keeps meaning the same definition",
+        )
+
+    @staticmethod
+    def _insert(conn: psycopg.Connection[Any], spec: RegistrableSpec) -> bool:
+        """Whether the row was new. Lint refuses what PostgreSQL cannot store; should a value slip past
+        it, the refusal still names the spec instead of surfacing as a database traceback."""
+        try:
+            return bool(conn.execute(
                 """
                 INSERT INTO workflows (id, version, name, description, definition, spec_sha256, source_path, schedule)
                 VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
@@ -78,22 +99,11 @@ class WorkflowRegistry:
                     spec.id, spec.version, spec.name or spec.id, spec.description,
                     Jsonb(spec.model_dump(mode="json")), spec.sha256, spec.source_path, spec.schedule,
                 ),
-            ).rowcount
-            if inserted:
-                return "registered"
-            row = conn.execute(
-                "SELECT spec_sha256, source_path FROM workflows WHERE id = %s AND version = %s",
-                (spec.id, spec.version),
-            ).fetchone()
-        if row is not None and row["spec_sha256"] == spec.sha256:
-            return "unchanged"
-        where = row["source_path"] if row else "the registry"
-        raise SpecError(
-            f"workflow {spec.id} version {spec.version} is already registered with different content "
-            f"(from {where}); bump `version`",
-            file=spec.position.file, line=spec.position.line, column=spec.position.column,
-            hint="an id+version is immutable so that every past run keeps meaning the same definition",
-        )
+            ).rowcount)
+        except psycopg.DataError as exc:
+            reason = exc.diag.message_primary or str(exc)
+            raise _refusal(spec, f"the registry cannot store workflow {spec.id}: {reason}",
+                           "remove or shorten the value the message names, then lint again") from None
 
     def list(self, *, versions: bool = False) -> builtins.list[dict[str, Any]]:
         """One row per workflow (its newest version), or every version with `versions=True`; newest first per id."""
@@ -114,3 +124,8 @@ class WorkflowRegistry:
         return self.db.fetch_one(
             f"SELECT {_COLUMNS}, definition FROM workflows WHERE id = %s ORDER BY {_NEWEST_FIRST} LIMIT 1", (id,)
         )
+
+
+def _refusal(spec: RegistrableSpec, message: str, hint: str) -> SpecError:
+    return SpecError(message, file=spec.position.file, line=spec.position.line, column=spec.position.column,
+                     hint=hint)

@@ -1,4 +1,7 @@
-"""`http_request`: an HTTP call to an allowlisted host, with the run's trace context attached."""
+"""`http_request`: an HTTP call to an allowlisted host, with the run's trace context attached.
+
+Where it may connect is decided by `NetworkPolicy` (tools/network_policy.py), on every hop.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +18,8 @@ from pydantic import Field, model_validator
 
 from cognitionos_dagster.errors import ToolError
 from cognitionos_dagster.tools.base import Tool, ToolInput, ToolOutput
-from cognitionos_dagster.tools.builtin.allowlist import check_host
 from cognitionos_dagster.tools.context import ToolContext
+from cognitionos_dagster.tools.network_policy import NetworkPolicy
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
@@ -31,7 +34,9 @@ class HttpRequestInput(ToolInput):
     url: str = Field(pattern=r"^https?://", description="http:// or https:// URL; its host must be allowlisted")
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = "GET"
     headers: dict[str, str] = Field(default_factory=dict)
-    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    params: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="query parameters merged into the URL's own query (these win on a clash)"
+    )
     json_body: Any = Field(default=None, alias="json", description="a JSON body (not with `body`)")
     body: str | None = Field(default=None, description="a text body (not with `json`)")
     timeout_seconds: float = Field(default=10.0, gt=0, le=600)
@@ -68,17 +73,15 @@ class HttpRequestTool(Tool):
 
     def run(self, data: ToolInput, ctx: ToolContext) -> HttpRequestOutput:
         assert isinstance(data, HttpRequestInput)
-        allowed = ctx.settings.allowed_hosts
-        check_host(data.url, allowed)
+        policy = NetworkPolicy(ctx.settings.allowed_hosts)
         headers = dict(data.headers)
         propagate.inject(headers)  # a no-op outside a recording span
         timeout = ctx.cap_timeout(data.timeout_seconds)
         started = time.perf_counter()
-        hooks = {"request": [lambda request: check_host(str(request.url), allowed)]}
         try:
-            with httpx.Client(timeout=timeout, follow_redirects=data.follow_redirects, max_redirects=5,
-                              event_hooks=hooks, trust_env=False, verify=_tls_context()) as client:
-                request = client.build_request(data.method, data.url, headers=headers, params=data.params,
+            with policy.client(verify=_tls_context(), timeout=timeout, follow_redirects=data.follow_redirects,
+                               max_redirects=5) as client:
+                request = client.build_request(data.method, _with_params(data.url, data.params), headers=headers,
                                                json=data.json_body, content=data.body)
                 response = client.send(request, stream=True)
                 try:
@@ -97,6 +100,12 @@ class HttpRequestTool(Tool):
             error=None if ok else f"HTTP {response.status_code} {response.reason_phrase} from {response.url} "
             "(set allow_error_status: true to accept it)",
         )
+
+
+def _with_params(url: str, params: dict[str, str | int | float | bool]) -> httpx.URL:
+    """The URL's own query with `params` merged in (a name in both takes the value of `params`); httpx's
+    `params=` would replace the whole query, so `?probe=1` never reached the server."""
+    return httpx.URL(url).copy_merge_params(params) if params else httpx.URL(url)
 
 
 def _read_capped(response: httpx.Response, cap: int, deadline: float) -> bytes:
