@@ -38,6 +38,7 @@ def test_a_slow_model_is_cut_at_the_step_timeout_and_recorded_as_timeout(
             on_failure: fail
             input: {{content: "the sky is blue"}}
     """)
+    started = time.monotonic()
     res = run_job("slow_model")
     returned = time.monotonic()
     assert not res.success
@@ -48,4 +49,6 @@ def test_a_slow_model_is_cut_at_the_step_timeout_and_recorded_as_timeout(
     llm = [r for r in CallRecordRepository(db).for_run(res.run_id) if r["kind"] == "llm"]
     assert [r["status"] for r in llm] == ["timeout"]
     assert llm[0]["latency_ms"] <= (BUDGET + 1.0) * 1000
+    print(f"budget {BUDGET} s, model {MODEL_DELAY} s: call cut after {llm[0]['latency_ms'] / 1000:.2f} s, "
+          f"run returned after {returned - started:.2f} s")
     assert len(openai_server.chat_requests()) == 1  # no retry nor fallback past the budget
