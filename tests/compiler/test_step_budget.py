@@ -12,6 +12,7 @@ from support.openai_server import OpenAIServer, chat_reply, openai_server  # noq
 
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.db.repositories.calls import CallRecordRepository
+from cognitionos_dagster.db.repositories.executions import ExecutionRepository
 
 BUDGET = 2.0
 MODEL_DELAY = 12.0
@@ -49,6 +50,9 @@ def test_a_slow_model_is_cut_at_the_step_timeout_and_recorded_as_timeout(
     llm = [r for r in CallRecordRepository(db).for_run(res.run_id) if r["kind"] == "llm"]
     assert [r["status"] for r in llm] == ["timeout"]
     assert llm[0]["latency_ms"] <= (BUDGET + 1.0) * 1000
-    print(f"budget {BUDGET} s, model {MODEL_DELAY} s: call cut after {llm[0]['latency_ms'] / 1000:.2f} s, "
-          f"run returned after {returned - started:.2f} s")
+    step = next(r for r in ExecutionRepository(db).steps(res.run_id) if r["step_id"] == "ask")
+    took = (step["completed_at"] - step["started_at"]).total_seconds()
+    assert step["status"] == "failed" and took <= BUDGET + 1.0
+    print(f"budget {BUDGET} s, model {MODEL_DELAY} s: step failed after {took:.2f} s, call cut after "
+          f"{llm[0]['latency_ms'] / 1000:.2f} s, run (with job start) returned after {returned - started:.2f} s")
     assert len(openai_server.chat_requests()) == 1  # no retry nor fallback past the budget
