@@ -75,6 +75,10 @@ class ModelError(AgentError):
     """The model endpoint failed after retries and fallbacks."""
 
 
+class ModelTimeout(ModelError):
+    """The step's time budget ran out during a model call or before the next attempt."""
+
+
 class ToolError(CognitionOSError):
     """A tool is unknown, not permitted, or failed inside its sandbox."""
 

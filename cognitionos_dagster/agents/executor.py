@@ -151,6 +151,7 @@ class AgentExecutor:
             try:
                 return model.model_validate(parse_json_object(completion.text))
             except (ValueError, ValidationError) as exc:
+                self.client.log.mark_invalid(completion, validation_feedback(exc))
                 if reasks >= call.definition.max_reasks:
                     raise AgentError(
                         f"{call.definition.role} output did not match {model.__name__} after {reasks} re-ask(s): "

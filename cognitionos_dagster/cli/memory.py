@@ -13,7 +13,7 @@ from rich.table import Table
 from cognitionos_dagster.cli.output import command, console, print_json
 from cognitionos_dagster.db import migrate, server
 from cognitionos_dagster.db.connection import Database
-from cognitionos_dagster.errors import MemoryStoreError
+from cognitionos_dagster.errors import MemoryStoreError, PermissionDenied
 from cognitionos_dagster.llm.client import ModelClient
 from cognitionos_dagster.llm.local_embedding import LocalEmbedder
 from cognitionos_dagster.memory import index
@@ -70,10 +70,18 @@ def namespace_grant(
     name: str = typer.Argument(...),
     user: str = typer.Argument(..., help="User to grant (created when new)."),
     write: bool = typer.Option(False, "--write", help="Also allow adding memories."),
+    acting: str | None = typer.Option(None, "--user", "-u", help="Acting user; must own the namespace."),
+    as_admin: bool = typer.Option(False, "--as-admin", help="Grant as the administrator, whoever owns it."),
 ) -> None:
-    """Let USER read NAME's memories (and add to them with --write)."""
-    NamespaceManager(_database()).grant(name, user, write=write)
-    console.print(f"granted {'read+write' if write else 'read'} on {name} to {user}")
+    """Let USER read NAME's memories (and add to them with --write), as the namespace's owner."""
+    if (acting is None) == (not as_admin):
+        raise PermissionDenied(
+            "say who grants: the namespace's owner (`--user OWNER`) or the administrator (`--as-admin`)"
+            if acting is None else "--user and --as-admin exclude each other",
+            hint=f"e.g. `cognos memory namespace grant {name} {user} --user <owner of {name}>`")
+    NamespaceManager(_database()).grant(name, user, write=write, by=acting)
+    who = "as administrator" if as_admin else f"by {acting}"
+    console.print(f"granted {'read+write' if write else 'read'} on {name} to {user} ({who})")
 
 
 @namespace_app.command("list")

@@ -106,7 +106,9 @@ def replay(
 
     settings = _settings(specs)
     instance = open_instance(settings)
-    rep = do_replay(settings, instance, run_id, from_failure=from_failure, deterministic=deterministic)
+    say = err_console.print if as_json else console.print
+    rep = do_replay(settings, instance, run_id, from_failure=from_failure, deterministic=deterministic,
+                    notify=lambda line: say(line, markup=False))
     _print_report(rep, as_json)
 
 

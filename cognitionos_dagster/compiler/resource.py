@@ -6,13 +6,21 @@ the pieces are plain domain objects, so the ops stay thin.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
 import dagster as dg
 from pydantic import PrivateAttr
 
-from cognitionos_dagster.compiler.names import TAG_REPLAY_OF, TAG_SPEC_SHA256, TAG_WORKFLOW_ID, TAG_WORKFLOW_VERSION
+from cognitionos_dagster.compiler.names import (
+    TAG_OWNER_PID,
+    TAG_REPLAY_OF,
+    TAG_SPEC_SHA256,
+    TAG_WORKFLOW_ID,
+    TAG_WORKFLOW_VERSION,
+)
+from cognitionos_dagster.compiler.run_owner import owner_tags
 from cognitionos_dagster.compiler.services import StepServices
 from cognitionos_dagster.compiler.step_records import BufferedExecutions
 from cognitionos_dagster.db.repositories.calls import CallRecordRepository
@@ -67,6 +75,9 @@ class WorkflowServicesResource(dg.ConfigurableResource):
         run = context.dagster_run
         if run is not None and TAG_WORKFLOW_ID in run.tags:
             self._open(run, dict(run.run_config or {}))
+            if context.instance is not None and run.tags.get(TAG_OWNER_PID) != str(os.getpid()):
+                # whoever launched it, this process runs it: what run monitoring and replay check
+                context.instance.add_run_tags(run.run_id, owner_tags())
 
     # ------------------------------------------------------------------ execution rows
     def start_execution(self, context: dg.OpExecutionContext, spec: Any, inputs: dict[str, Any]) -> None:

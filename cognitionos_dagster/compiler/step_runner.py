@@ -24,6 +24,7 @@ from cognitionos_dagster.compiler.services import StepServices
 from cognitionos_dagster.db.repositories.executions import StepRecord
 from cognitionos_dagster.dsl.expressions import render
 from cognitionos_dagster.dsl.models import StepSpec, WorkflowSpec
+from cognitionos_dagster.llm.deadline import within
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,18 @@ def _now() -> datetime:
 
 def run_with_timeout(fn: Any, seconds: float | None) -> Any:
     """Call `fn()`; past `seconds` raise StepTimeout. The runners get the same limit, so a tool's
-    sandbox and the model client stop their own work; the thread here only bounds the wait."""
+    sandbox and the model client (through `deadline.within`) stop their own work; the thread here
+    only bounds the wait. A thread left running would hold the process open until it ends."""
     if not seconds:
         return fn()
+
+    def bounded() -> Any:
+        with within(seconds):
+            return fn()
+
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="step")
     try:
-        return pool.submit(contextvars.copy_context().run, fn).result(timeout=seconds)
+        return pool.submit(contextvars.copy_context().run, bounded).result(timeout=seconds)
     except FutureTimeout:
         raise StepTimeout(f"timed out after {seconds:g} s (timeout_seconds)") from None
     finally:

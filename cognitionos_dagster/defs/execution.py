@@ -4,6 +4,7 @@ Runs go through `execute_job` with a reconstructable job, so they are real runs 
 instance (stored in PostgreSQL, visible in the UI) and Dagster's re-execution works on them.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import dagster as dg
 
 from cognitionos_dagster.compiler.jobs import make_resolver
 from cognitionos_dagster.compiler.names import TAG_REPLAY_OF, TAG_WORKFLOW_ID, TAG_WORKFLOW_VERSION
+from cognitionos_dagster.compiler.run_owner import fail_orphaned, owner_tags
 from cognitionos_dagster.db import migrate, server
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.db.repositories.executions import ExecutionRepository
@@ -61,23 +63,33 @@ def run_workflow(settings: Settings, instance: dg.DagsterInstance, spec: Workflo
     spec.validate_inputs(inputs)  # fail before a run is created, naming the input
     result = dg.execute_job(
         reconstructable_workflow_job(spec.job_name, str(settings.workflow_specs)), instance,
-        run_config=inputs, tags=tags or {},
+        run_config=inputs, tags={**(tags or {}), **owner_tags()},
     )
     return report(settings, instance, result.run_id)
 
 
 def replay(settings: Settings, instance: dg.DagsterInstance, run_id: str, *, from_failure: bool,
-           deterministic: bool) -> RunReport:
+           deterministic: bool, notify: Callable[[str], None] = print) -> RunReport:
+    """A run whose `cognos run` process is gone (killed) is first marked failed, said through `notify`."""
     parent = instance.get_run_by_id(run_id)
     if parent is None:
         raise ReplayError(f"no run {run_id} in this Dagster instance", hint="copy the id from `cognos run` or the UI")
     if TAG_WORKFLOW_ID not in parent.tags:
         raise ReplayError(f"run {run_id} is not a workflow run ({parent.job_name})")
     if from_failure and parent.status != dg.DagsterRunStatus.FAILURE:
-        raise ReplayError(f"run {run_id} did not fail ({parent.status.value}); replay it without --from-failure")
+        marked = fail_orphaned(instance, parent, ExecutionRepository(Database(server.resolve(settings).app_url)))
+        if marked is None:
+            raise ReplayError(
+                f"run {run_id} did not fail ({parent.status.value}); replay it without --from-failure",
+                hint="a run still STARTED whose process was killed on another host: mark it failed in the UI "
+                     "(Terminate) first, then resume it with --from-failure")
+        notify(marked)
+        parent = instance.get_run_by_id(run_id)
+        assert parent is not None
     options = (dg.ReexecutionOptions.from_failure(run_id, instance) if from_failure
                else dg.ReexecutionOptions(parent_run_id=run_id))
     tags = {TAG_REPLAY_OF: parent.tags.get(TAG_REPLAY_OF, run_id)} if deterministic else {}
+    tags.update(owner_tags())
     result = dg.execute_job(
         reconstructable_workflow_job(parent.job_name, str(settings.workflow_specs)), instance,
         run_config=parent.run_config, tags=tags, reexecution_options=options,

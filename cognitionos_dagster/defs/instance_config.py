@@ -18,6 +18,8 @@ LLM_HEAVY_TAG = "cognitionos/llm-heavy"
 
 MAX_CONCURRENT_RUNS = 8
 LLM_HEAVY_LIMIT = 2
+RUN_MONITORING_POLL_SECONDS = 30
+"""How often the daemon checks started runs; a killed run worker is marked failed within this."""
 
 
 def instance_config(storage_url: str) -> dict[str, Any]:
@@ -33,7 +35,9 @@ def instance_config(storage_url: str) -> dict[str, Any]:
                 ],
             },
         },
-        "run_monitoring": {"enabled": True, "start_timeout_seconds": 180, "poll_interval_seconds": 30},
+        "run_launcher": {"module": "cognitionos_dagster.defs.run_launcher", "class": "MonitoredRunLauncher"},
+        "run_monitoring": {"enabled": True, "start_timeout_seconds": 180,
+                           "poll_interval_seconds": RUN_MONITORING_POLL_SECONDS},
         "telemetry": {"enabled": False},
         "nux": {"enabled": False},
     }

@@ -13,8 +13,10 @@ import dagster as dg
 
 from cognitionos_dagster.compiler.catalog import build_catalog
 from cognitionos_dagster.compiler.jobs import compile_workflows, make_resolver
+from cognitionos_dagster.compiler.names import TAG_WORKFLOW_ID
 from cognitionos_dagster.compiler.resource import WorkflowServicesResource
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
+from cognitionos_dagster.db.repositories.executions import ExecutionRepository
 from cognitionos_dagster.dsl.loader import load_specs
 from cognitionos_dagster.dsl.models import WorkflowSpec
 from cognitionos_dagster.errors import CognitionOSError, DatabaseError, SpecError
@@ -134,6 +136,21 @@ def escalation_reporter(context: dg.RunFailureSensorContext, db: DatabaseResourc
     context.instance.add_run_tags(run.run_id, {"cognitionos/escalations_reported": str(len(escalations))})
 
 
+@dg.run_failure_sensor(name="execution_closer", default_status=dg.DefaultSensorStatus.RUNNING,
+                       description="Marks a failed run's workflow execution failed when its worker could not "
+                                   "(killed, out of memory): run monitoring failed the run from outside.")
+def execution_closer(context: dg.RunFailureSensorContext, db: DatabaseResource) -> None:
+    run = context.dagster_run
+    if TAG_WORKFLOW_ID not in run.tags:
+        return
+    executions = ExecutionRepository(db.database())
+    row = executions.get(run.run_id)
+    if row is not None and row["status"] == "running":
+        message = context.failure_event.message or "the run failed outside its worker"
+        executions.finish(run.run_id, status="failure", error=message)
+        context.log.info(f"workflow execution {run.run_id} marked failure: {message}")
+
+
 def workflow_definitions(settings: Settings, *, specs: Sequence[WorkflowSpec] | None = None) -> dg.Definitions:
     loaded = LoadedWorkflows(specs=list(specs)) if specs is not None else _load_or_report(settings)
     compiled = compile_workflows(loaded.specs)
@@ -141,7 +158,7 @@ def workflow_definitions(settings: Settings, *, specs: Sequence[WorkflowSpec] | 
         jobs=compiled.jobs,
         schedules=compiled.schedules,
         assets=[_specs_asset(loaded)],
-        sensors=[escalation_reporter],
+        sensors=[escalation_reporter, execution_closer],
         resources={"cognitionos": WorkflowServicesResource(db=DatabaseResource())},
     )
 

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 import openai
 
 from cognitionos_dagster.db.connection import Database
-from cognitionos_dagster.errors import ModelError
+from cognitionos_dagster.errors import ModelError, ModelTimeout
+from cognitionos_dagster.llm.deadline import remaining
 from cognitionos_dagster.llm.endpoints import Endpoint, scrub
 from cognitionos_dagster.llm.offline import OFFLINE_MODEL, offline_answer
 from cognitionos_dagster.llm.openai_chat import OpenAIChat
@@ -130,10 +131,19 @@ class ModelClient:
                     completion = self.chat.complete(request, model)
             except openai.APIError as exc:
                 elapsed_ms = (time.perf_counter() - started) * 1000
-                self.log.write_failure("llm", model, request.record_payload(), call, self._describe(exc), elapsed_ms)
+                status = "timeout" if isinstance(exc, openai.APITimeoutError) else "error"
+                self.log.write_failure("llm", model, request.record_payload(), call, self._describe(exc), elapsed_ms,
+                                       status=status)
+                left = remaining()
+                if status == "timeout" and left is not None and left <= 0:
+                    raise ModelTimeout(f"model {model} did not answer within the step's timeout "
+                                       f"(cut after {elapsed_ms / 1000:.1f} s)") from exc
                 if attempt > self.retry.max_retries or not is_retryable(exc):
                     raise
                 delay = self.retry.delay(attempt, retry_after_seconds(exc))
+                if left is not None and delay >= left:  # the wait alone would outlive the step
+                    raise ModelTimeout(f"model {model} failed ({self._describe(exc)}) and the step's timeout "
+                                       f"leaves {max(left, 0):.1f} s, less than the {delay:.1f} s back-off") from exc
                 log.info("model %s attempt %d failed (%s); retrying in %.2fs", model, attempt,
                          self._describe(exc), delay)
                 self.retry.sleep(delay)

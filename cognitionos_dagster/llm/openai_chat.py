@@ -15,6 +15,8 @@ from typing import Any
 
 import openai
 
+from cognitionos_dagster.errors import ModelTimeout
+from cognitionos_dagster.llm.deadline import remaining
 from cognitionos_dagster.llm.types import ChatRequest, Completion, OutputMode
 
 _json_mode_only: set[tuple[str, str]] = set()
@@ -41,6 +43,7 @@ class OpenAIChat:
     def __init__(self, client: openai.OpenAI) -> None:
         self.client = client
         self.endpoint = str(client.base_url)
+        self.timeout = client.timeout if isinstance(client.timeout, int | float) else None
 
     def mode_for(self, model: str) -> OutputMode:
         with _lock:
@@ -73,6 +76,11 @@ class OpenAIChat:
         kwargs: dict[str, Any] = {"temperature": request.temperature}
         if request.max_tokens is not None:
             kwargs["max_tokens"] = request.max_tokens
+        left = remaining()
+        if left is not None:  # the step's budget caps the client's own timeout (the lower one wins)
+            if left <= 0:
+                raise ModelTimeout(f"no time left in the step's budget to ask {model}")
+            kwargs["timeout"] = min(left, self.timeout) if self.timeout else left
         started = time.perf_counter()
         response = self.client.chat.completions.create(
             model=model, messages=messages, response_format=response_format, **kwargs  # type: ignore[arg-type]

@@ -53,26 +53,28 @@ class CallLog:
 
     def write(self, kind: CallKind, name: str, payload: dict[str, Any], response: dict[str, Any], call: CallContext,
               *, input_tokens: int = 0, output_tokens: int = 0, cost_usd: float = 0.0,
-              latency_ms: float | None = None) -> None:
+              latency_ms: float | None = None) -> str | None:
+        """Record a successful call; its id, or None without a database."""
         req_hash = request_hash(payload)
         if self.repo is None:
             with self._lock:
                 self._local[(kind, call.run_id, call.step_id, req_hash)] += 1
-            return
-        self.repo.record(CallRecord(
+            return None
+        return self.repo.record(CallRecord(
             kind=kind, name=name, request=payload, response=response, run_id=call.run_id, step_id=call.step_id,
             sequence=self.sequence(kind, call, req_hash), prompt_version=call.prompt_version, status="ok",
             input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost_usd, latency_ms=latency_ms,
         ))
 
     def write_failure(self, kind: CallKind, name: str, payload: dict[str, Any], call: CallContext, error: str,
-                      latency_ms: float | None = None) -> None:
-        """A failed attempt: kept for accounting and debugging, never served by replay, costs 0."""
+                      latency_ms: float | None = None, *, status: str = "error") -> None:
+        """A failed attempt (`error`, or `timeout` when cut): kept for accounting and debugging, never
+        served by replay, costs 0."""
         if self.repo is None:
             return
         self.repo.record(CallRecord(
             kind=kind, name=name, request=payload, response=None, run_id=call.run_id, step_id=call.step_id,
-            prompt_version=call.prompt_version, status="error", error=error[:500], latency_ms=latency_ms,
+            prompt_version=call.prompt_version, status=status, error=error[:500], latency_ms=latency_ms,
         ))
 
     # -- model calls ---------------------------------------------------------------------------
@@ -90,7 +92,13 @@ class CallLog:
 
     def write_completion(self, request: ChatRequest, call: CallContext, completion: Completion) -> None:
         """A successful model call; a replayed one costs nothing, as no model was asked."""
-        self.write("llm", completion.model, request.record_payload(), completion.response_payload(), call,
-                   input_tokens=completion.input_tokens, output_tokens=completion.output_tokens,
-                   cost_usd=0.0 if completion.mode == "replay" else completion.cost_usd,
-                   latency_ms=completion.latency_ms)
+        completion.record_id = self.write(
+            "llm", completion.model, request.record_payload(), completion.response_payload(), call,
+            input_tokens=completion.input_tokens, output_tokens=completion.output_tokens,
+            cost_usd=0.0 if completion.mode == "replay" else completion.cost_usd, latency_ms=completion.latency_ms)
+
+    def mark_invalid(self, completion: Completion, error: str) -> None:
+        """The answer failed validation: metrics count it as such, and replay still serves it (the
+        replayed run then re-asks exactly as the recorded one did)."""
+        if self.repo is not None and completion.record_id is not None:
+            self.repo.mark(completion.record_id, "invalid_output", error)

@@ -58,6 +58,8 @@ class Completion(BaseModel):
     latency_ms: float = 0.0
     attempts: int = 1
     offline: bool = False
+    record_id: str | None = Field(default=None, exclude=True)
+    """The call_records row of this answer, once written."""
 
     def response_payload(self) -> dict[str, Any]:
         return {"text": self.text, "model": self.model, "mode": self.mode, "offline": self.offline,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cognitionos_dagster.db.connection import Database
-from cognitionos_dagster.errors import MemoryStoreError
+from cognitionos_dagster.errors import MemoryStoreError, PermissionDenied
 from cognitionos_dagster.memory.access import check_name, ensure_user, namespace_id
 from cognitionos_dagster.memory.models import NamespaceInfo
 from cognitionos_dagster.memory.policies import policy_id
@@ -59,9 +59,19 @@ class NamespaceManager:
                                    hint="pick another name, or use it: `cognos memory namespace list`")
         return self.get(name)
 
-    def grant(self, name: str, user: str, *, write: bool = False) -> NamespaceInfo:
-        """Let `user` read (and with `write`, add to) the namespace; granting again updates the grant."""
+    def grant(self, name: str, user: str, *, write: bool = False, by: str | None = None) -> NamespaceInfo:
+        """Let `user` read (and with `write`, add to) the namespace; granting again updates the grant.
+
+        `by` is the acting user, who must own the namespace; None acts as the administrator (the
+        caller vouches for it: the CLI asks for an explicit `--as-admin`)."""
         ns = namespace_id(self.db, name)
+        if by is not None:
+            owner = self.get(name).owner
+            if by != owner:
+                raise PermissionDenied(
+                    f"user {by!r} may not grant access to memory namespace {name!r}: only its owner can",
+                    hint=f"run it as the owner (`--user {owner}`), or as the administrator (`--as-admin`)",
+                )
         uid = ensure_user(self.db, user)
         self.db.execute(
             """

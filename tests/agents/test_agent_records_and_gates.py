@@ -104,3 +104,19 @@ def test_prompts_are_sandboxed(resources: Path, make_runtime) -> None:
     (resources / "prompts" / "summarizer" / "v1.md").write_text("{{ input.__class__.__mro__[1].__subclasses__() }}")
     with pytest.raises(ConfigError, match=r"summarizer/v1\.md"):
         make_runtime(resources=resources).run(AgentRequest(role="summarizer", input={"content": "x"}))
+
+
+def test_an_answer_that_fails_validation_is_recorded_as_invalid_output_and_replayed(openai_server, make_runtime,
+                                                                                      db) -> None:
+    plan = {"plan": ["build", "ship"], "reasoning": "simple", "confidence": 0.9, "estimated_duration": "1 hour"}
+    openai_server.enqueue(chat_reply("{'plan': oops", prompt_tokens=40, completion_tokens=4), chat_reply(plan))
+    request = AgentRequest(role="planner", input={"goal": "Deploy"}, run_id="r5", step_id="plan")
+    make_runtime(openai_server, db=db).run(request)
+    rows = [r for r in CallRecordRepository(db).for_run("r5") if r["kind"] == "llm"]
+    assert [r["status"] for r in rows] == ["invalid_output", "ok"]
+    assert "not valid JSON" in rows[0]["error"] and rows[0]["cost_usd"] > 0  # its tokens were paid for
+
+    asked = len(openai_server.requests)
+    replay = make_runtime(openai_server, db=db).run(request.model_copy(update={"run_id": "r6", "replay_run_id": "r5"}))
+    assert replay.output == plan and replay.attempts == 2 and len(openai_server.requests) == asked
+    assert [r["status"] for r in CallRecordRepository(db).for_run("r6")] == ["invalid_output", "ok"]

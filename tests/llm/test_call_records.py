@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from support.model_fixtures import SECRET
 from support.openai_server import chat_reply, error_reply
 
 from cognitionos_dagster.db.repositories.calls import CallRecordRepository
-from cognitionos_dagster.errors import ReplayError
+from cognitionos_dagster.errors import ModelTimeout, ReplayError
 from cognitionos_dagster.llm.client import ModelClient
+from cognitionos_dagster.llm.deadline import within
 from cognitionos_dagster.llm.types import CallContext
 
 RUN = CallContext(run_id="run-1", step_id="plan", prompt_version="v3")
@@ -70,3 +72,14 @@ def test_replay_without_a_database_says_so(chat_request) -> None:
     with pytest.raises(ReplayError, match="needs the database"):
         ModelClient(default_model="m").complete_structured(
             chat_request(), call=CallContext(run_id="r", step_id="s", replay_run_id="r0"))
+
+
+def test_a_call_cut_by_the_step_budget_is_recorded_as_timeout(openai_server, make_client, chat_request, db) -> None:
+    openai_server.enqueue(chat_reply({"summary": "late", "confidence": 0.9}, delay=6))
+    started = time.monotonic()
+    with within(1.0), pytest.raises(ModelTimeout, match="within the step's timeout"):
+        make_client(openai_server, db=db, timeout=30).complete_structured(chat_request(), call=RUN)
+    assert time.monotonic() - started < 1.8
+    rows = CallRecordRepository(db).for_run("run-1")
+    assert [r["status"] for r in rows] == ["timeout"] and rows[0]["latency_ms"] < 1800
+    assert len(openai_server.chat_requests()) == 1  # neither retried nor handed to a fallback model

@@ -10,8 +10,9 @@ import pytest
 from support.model_fixtures import SCHEMA, SECRET
 from support.openai_server import chat_reply, error_reply
 
-from cognitionos_dagster.errors import ModelError
+from cognitionos_dagster.errors import ModelError, ModelTimeout
 from cognitionos_dagster.llm.client import ModelClient
+from cognitionos_dagster.llm.deadline import within
 from cognitionos_dagster.llm.offline import OFFLINE_MARK
 
 
@@ -127,3 +128,11 @@ def test_offline_provider_answers_without_network(chat_request) -> None:
     assert data["summary"].startswith(OFFLINE_MARK) and "release notes" in data["summary"]
     assert 0.8 <= data["confidence"] <= 1
     assert client.complete_structured(chat_request("Summarise the release notes")).text == completion.text
+
+
+def test_a_back_off_longer_than_the_step_budget_is_not_waited(openai_server, make_client, chat_request,
+                                                              sleeps) -> None:
+    openai_server.enqueue(error_reply(429, "slow down", headers={"Retry-After": "10"}))
+    with within(2.0), pytest.raises(ModelTimeout, match=r"less than the 10\.0 s back-off"):
+        make_client(openai_server).complete_structured(chat_request(), models=["gpt-4o-mini", "gpt-4o"])
+    assert sleeps == [] and len(openai_server.chat_requests()) == 1

@@ -35,7 +35,13 @@ def test_namespace_grant_add_search_and_no_access(database_url: str, tmp_path: P
     assert "no access: user 'bob' may not read memory namespace 'ops'" in denied.output
     assert "pager" not in denied.stdout
 
-    _ok("namespace", "grant", "ops", "bob")
+    nobody = runner.invoke(app, ["memory", "namespace", "grant", "ops", "bob"])
+    assert nobody.exit_code == 1 and "say who grants" in nobody.output
+    by_bob = runner.invoke(app, ["memory", "namespace", "grant", "ops", "bob", "--user", "bob"])
+    assert by_bob.exit_code == 1 and "user 'bob' may not grant access to memory namespace 'ops'" in by_bob.output
+    assert "--user alice" in by_bob.output
+    assert runner.invoke(app, ["memory", "search", "-n", "ops", "-u", "bob", "pager"]).exit_code == 1  # not granted
+    assert "(by alice)" in _ok("namespace", "grant", "ops", "bob", "--user", "alice")
     assert json.loads(_ok("search", "-n", "ops", "-u", "bob", "pager", "--json"))[0]["id"] == memory_id
     assert runner.invoke(app, ["memory", "add", "-n", "ops", "-u", "bob", "x"]).exit_code == 1
     listed = json.loads(_ok("namespace", "list", "--json"))
@@ -89,3 +95,12 @@ def test_summarize_writes_offline_summaries_beside_compressed_memories(database_
 
     unknown = runner.invoke(app, ["memory", "summarize", "--namespace", "nope"])
     assert unknown.exit_code == 1 and "nope" in unknown.output
+
+
+def test_the_administrator_grants_only_when_asked_explicitly(database_url: str) -> None:
+    _ok("namespace", "create", "team", "--owner", "alice")
+    both = runner.invoke(app, ["memory", "namespace", "grant", "team", "bob", "--user", "alice", "--as-admin"])
+    assert both.exit_code == 1 and "exclude each other" in both.output
+    assert "(as administrator)" in _ok("namespace", "grant", "team", "bob", "--write", "--as-admin")
+    listed = json.loads(_ok("namespace", "list", "--json"))
+    assert listed[0]["grants"] == [{"user": "bob", "can_read": True, "can_write": True}]

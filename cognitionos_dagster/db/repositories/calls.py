@@ -18,6 +18,10 @@ from cognitionos_dagster.db.connection import Database
 
 CallKind = Literal["llm", "tool", "embedding"]
 
+ANSWERED = ("ok", "invalid_output")
+"""Statuses of calls that got an answer: it cost tokens, and replay serves it back (an invalid
+answer too, so a replay re-asks exactly as the recorded run did). `error` and `timeout` got none."""
+
 
 def request_hash(payload: Any) -> str:
     """A stable hash of a request: canonical JSON, sorted keys."""
@@ -51,20 +55,29 @@ class CallRecordRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def record(self, rec: CallRecord) -> None:
-        self.db.execute(
+    def record(self, rec: CallRecord) -> str:
+        """Store the call; its id lets a later stage mark the answer (see `mark`)."""
+        row = self.db.fetch_one(
             """
             INSERT INTO call_records (run_id, step_id, kind, name, request_hash, sequence, prompt_version,
                 request, response, status, error, input_tokens, output_tokens, cost_usd, latency_ms)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            RETURNING id
             """,
             (
                 rec.run_id, rec.step_id, rec.kind, rec.name, rec.request_hash, rec.sequence,
                 rec.prompt_version, Jsonb(rec.request), Jsonb(rec.response) if rec.response is not None else None,
                 rec.status, rec.error, rec.input_tokens, rec.output_tokens,
-                0.0 if rec.status != "ok" else rec.cost_usd, rec.latency_ms,
+                rec.cost_usd if rec.status in ANSWERED else 0.0, rec.latency_ms,
             ),
         )
+        assert row is not None
+        return str(row["id"])
+
+    def mark(self, record_id: str, status: str, error: str) -> None:
+        """Change the status of a recorded answer, e.g. to `invalid_output` when it failed validation."""
+        self.db.execute("UPDATE call_records SET status = %s, error = %s WHERE id = %s",
+                        (status, error[:500], record_id))
 
     def find(
         self, run_id: str, step_id: str, kind: CallKind, req_hash: str, sequence: int
@@ -73,20 +86,20 @@ class CallRecordRepository:
         row = self.db.fetch_one(
             """
             SELECT response FROM call_records
-            WHERE run_id = %s AND step_id = %s AND kind = %s AND request_hash = %s AND status = 'ok'
+            WHERE run_id = %s AND step_id = %s AND kind = %s AND request_hash = %s AND status = ANY(%s)
             ORDER BY sequence, created_at
             OFFSET %s LIMIT 1
             """,
-            (run_id, step_id, kind, req_hash, sequence),
+            (run_id, step_id, kind, req_hash, list(ANSWERED), sequence),
         )
         return None if row is None else row["response"]
 
     def count_ok(self, run_id: str, step_id: str, kind: CallKind, req_hash: str) -> int:
-        """How many successful calls with this request hash the step has recorded: the next call's index."""
+        """How many answered calls with this request hash the step has recorded: the next call's index."""
         row = self.db.fetch_one(
             "SELECT count(*) AS n FROM call_records WHERE run_id = %s AND step_id = %s AND kind = %s "
-            "AND request_hash = %s AND status = 'ok'",
-            (run_id, step_id, kind, req_hash),
+            "AND request_hash = %s AND status = ANY(%s)",
+            (run_id, step_id, kind, req_hash, list(ANSWERED)),
         )
         return int(row["n"]) if row else 0
 
