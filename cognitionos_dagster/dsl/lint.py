@@ -210,8 +210,9 @@ def _assets(spec: WorkflowSpec, source: Source, catalog: Catalog, known: set[str
                 errors += _check_value(check_.expect, (*where, "expect"), (*ROOT_NAMES, *CHECK_NAMES), known, spec,
                                        source)
             elif check_.quality_gate is not None and not catalog.has_policy(check_.quality_gate):
-                errors.append(source.error((*where, "quality_gate"), f"unknown quality-gate policy "
-                                           f"`{check_.quality_gate}`{_close(check_.quality_gate, list(catalog.policies))}"))
+                policy = check_.quality_gate
+                errors.append(source.error((*where, "quality_gate"), f"unknown quality-gate policy `{policy}`"
+                                           f"{_close(policy, list(catalog.policies))}"))
             if check_.name is None and check_.expect is not None:
                 continue
             if check_.check_name in first:

@@ -1,0 +1,210 @@
+"""Workflow assets on the real PostgreSQL-backed Dagster instance: materialisation, lineage, checks, hand-off."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from cognitionos_dagster.db.connection import Database
+from cognitionos_dagster.db.repositories.workflow_assets import WorkflowAssetRepository
+
+Writer = Callable[[str, str], Path]
+
+NOTES = """
+    id: notes
+    version: 1.0.0
+    inputs:
+      text: {type: string, default: "a first note about agent memory"}
+      min_length: {type: integer, default: 5}
+    steps:
+      - id: collect
+        tool: execute_python
+        input: {code: "print({{ inputs.text | tojson }})"}
+    assets:
+      notes:
+        value: "{{ steps.collect.output.stdout | trim }}"
+        group: research
+        checks:
+          - name: long_enough
+            expect: "{{ value | length >= inputs.min_length }}"
+            blocking: true
+          - name: mentions_memory
+            expect: "{{ 'memory' in value }}"
+"""
+
+DIGEST = """
+    id: digest
+    version: 1.0.0
+    inputs:
+      notes: {type: string, from_asset: notes/notes}
+    steps:
+      - id: draft
+        tool: execute_python
+        input: {code: "print('digest:', {{ inputs.notes | tojson }})"}
+    outputs:
+      text: "{{ steps.draft.output.stdout | trim }}"
+    assets:
+      digest:
+        value: "{{ steps.draft.output.stdout | trim }}"
+"""
+
+
+def _materialized(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    return {e.dagster_event.asset_key.to_user_string() for e in events if e.dagster_event and e.dagster_event.asset_key}
+
+
+def _checks(instance: dg.DagsterInstance, run_id: str) -> dict[str, dg.AssetCheckEvaluation]:
+    events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    return {e.dagster_event.event_specific_data.check_name: e.dagster_event.event_specific_data  # type: ignore[union-attr]
+            for e in events if e.dagster_event}
+
+
+def test_id_job_materialises_and_consumer_reads_latest_value(
+    write_spec: Writer, run_job, dagster_instance: dg.DagsterInstance, db: Database
+) -> None:
+    write_spec("notes", NOTES)
+    write_spec("digest", DIGEST)
+    res = run_job("notes")
+    assert res.success
+    assert _materialized(dagster_instance, res.run_id) == {"notes/notes"}
+    checks = _checks(dagster_instance, res.run_id)
+    assert checks["long_enough"].passed and checks["mentions_memory"].passed
+    row = WorkflowAssetRepository(db).latest("notes/notes")
+    assert row is not None and row["value"] == "a first note about agent memory"
+    assert row["run_id"] == res.run_id and row["workflow_version"] == "1.0.0" and len(row["spec_sha256"]) == 64
+    mat = dagster_instance.get_latest_materialization_event(dg.AssetKey(["notes", "notes"]))
+    assert mat is not None and mat.asset_materialization is not None
+    meta = mat.asset_materialization.metadata
+    assert meta["run_id"].value == res.run_id and meta["workflow_version"].value == "1.0.0"
+    assert meta["size_bytes"].value == len(json.dumps("a first note about agent memory"))
+
+    consumer = run_job("digest")
+    assert consumer.success
+    assert consumer.output_for_node("digest__assets", "digest") == "digest: a first note about agent memory"
+
+
+def test_lineage_in_the_asset_graph(write_spec: Writer, compile_defs) -> None:
+    write_spec("notes", NOTES)
+    write_spec("digest", DIGEST)
+    graph = compile_defs().get_repository_def().asset_graph
+    assert graph.get(dg.AssetKey(["digest", "digest"])).parent_keys == {dg.AssetKey(["notes", "notes"])}
+    notes = graph.get(dg.AssetKey(["notes", "notes"]))
+    assert {k.name for k in notes.check_keys} == {"long_enough", "mentions_memory"}
+    assert notes.group_name == "research"
+
+
+def test_never_materialised_upstream_says_what_to_run(write_spec: Writer, run_job) -> None:
+    write_spec("notes", NOTES)
+    write_spec("digest", DIGEST)
+    res = run_job("digest")
+    assert not res.success
+    failure = next(e for e in res.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.message  # type: ignore[union-attr]
+    assert "asset `notes/notes` has never been materialised" in message and "cognos run notes" in message
+
+
+def test_blocking_check_fails_run_keeps_value_and_consumer_refuses(
+    write_spec: Writer, run_job, dagster_instance: dg.DagsterInstance, db: Database
+) -> None:
+    write_spec("notes", NOTES)
+    write_spec("digest", DIGEST)
+    res = run_job("notes", {"text": "short memory", "min_length": 100})
+    assert not res.success
+    assert _materialized(dagster_instance, res.run_id) == {"notes/notes"}  # the value stays visible
+    checks = _checks(dagster_instance, res.run_id)
+    assert not checks["long_enough"].passed and checks["long_enough"].blocking
+    row = WorkflowAssetRepository(db).latest("notes/notes")
+    assert row is not None and row["value"] == "short memory" and row["failed_check"] == "long_enough"
+
+    consumer = run_job("digest")
+    assert not consumer.success
+    failure = next(e for e in consumer.all_events if e.is_step_failure)
+    message = failure.step_failure_data.error.message  # type: ignore[union-attr]
+    assert "notes/notes" in message and "long_enough" in message and res.run_id in message
+
+
+def test_blocking_check_stops_the_downstream_asset_in_the_same_run(
+    write_spec: Writer, compile_defs, dagster_instance: dg.DagsterInstance
+) -> None:
+    write_spec("notes", NOTES)
+    write_spec("digest", DIGEST)
+    defs = compile_defs()
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection={dg.AssetKey(["notes", "notes"]), dg.AssetKey(["digest", "digest"])})
+    res = job.execute_in_process(
+        run_config={"ops": {"notes__assets": {"ops": {"_inputs": {"config": {"text": "tiny", "min_length": 50}}}}}},
+        instance=dagster_instance, raise_on_error=False)
+    assert not res.success
+    assert _materialized(dagster_instance, res.run_id) == {"notes/notes"}
+    started = {e.step_key or "" for e in res.all_events if e.event_type == dg.DagsterEventType.STEP_START}
+    assert "notes__assets._asset__notes" in started
+    assert not any(k.startswith("digest__assets") for k in started)  # the consumer never began
+
+
+def test_expect_that_raises_is_a_failed_check_with_the_error(
+    write_spec: Writer, run_job, dagster_instance: dg.DagsterInstance
+) -> None:
+    write_spec("odd", """
+        id: odd
+        version: 1.0.0
+        steps:
+          - id: make
+            tool: execute_python
+            input: {code: "print('x')"}
+        assets:
+          thing:
+            value: "{{ steps.make.output.stdout | trim }}"
+            checks:
+              - name: divides
+                expect: "{{ (1 / 0) > 0 }}"
+              - name: not_a_bool
+                expect: "{{ value }}"
+    """)
+    res = run_job("odd")
+    assert res.success  # neither check blocks
+    checks = _checks(dagster_instance, res.run_id)
+    assert not checks["divides"].passed and "division by zero" in checks["divides"].metadata["error"].value
+    assert not checks["not_a_bool"].passed and "not true or false" in checks["not_a_bool"].metadata["error"].value
+
+
+def test_quality_gate_check_writes_a_gate_row_with_scores(
+    write_spec: Writer, run_job, dagster_instance: dg.DagsterInstance, db: Database
+) -> None:
+    write_spec("summ", """
+        id: summ
+        version: 1.0.0
+        steps:
+          - id: sum
+            agent: summarizer
+            input: {content: "Agent memory keeps what agents learned across runs.", style: concise}
+        assets:
+          summary:
+            value: "{{ steps.sum.output }}"
+            checks:
+              - quality_gate: default
+            memory: {namespace: summaries}
+    """)
+    res = run_job("summ")
+    assert res.success
+    check = _checks(dagster_instance, res.run_id)["quality_gate_default"]
+    assert check.metadata["policy"].value == "default" and "quality_score" in check.metadata
+    assert check.metadata["producing_step"].value == "sum"
+    rows = db.fetch_all("SELECT * FROM quality_gate_results WHERE run_id = %s AND step_id = %s",
+                        (res.run_id, "summ/summary"))
+    assert len(rows) == 1 and rows[0]["passed"] == check.passed
+    memories = db.fetch_all(
+        "SELECT m.* FROM memories m JOIN memory_namespaces n ON n.id = m.namespace_id WHERE n.name = 'summaries'")
+    assert len(memories) == 1
+
+
+@pytest.mark.parametrize("job", ["notes"])
+def test_asset_job_keeps_tags_and_inputs(write_spec: Writer, compile_defs, job: str) -> None:
+    write_spec("notes", NOTES)
+    resolved = compile_defs().resolve_job_def(job)
+    assert resolved.tags["cognitionos/workflow_id"] == "notes"
+    assert set(resolved.run_config_schema.config_type.fields) == {"text", "min_length"}
