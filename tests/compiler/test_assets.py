@@ -208,3 +208,60 @@ def test_asset_job_keeps_tags_and_inputs(write_spec: Writer, compile_defs, job: 
     resolved = compile_defs().resolve_job_def(job)
     assert resolved.tags["cognitionos/workflow_id"] == "notes"
     assert set(resolved.run_config_schema.config_type.fields) == {"text", "min_length"}
+
+
+def test_cognos_run_json_reports_assets_and_checks(write_spec: Writer) -> None:
+    from typer.testing import CliRunner
+
+    from cognitionos_dagster.cli.main import app
+
+    write_spec("notes", NOTES)
+    write_spec("plain", """
+        id: plain
+        version: 1.0.0
+        steps:
+          - id: only
+            tool: execute_python
+            input: {code: "print(1)"}
+    """)
+    result = CliRunner().invoke(app, ["run", "notes", "--json", "--input", "min_length=500"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["status"] == "failure"
+    notes = report["assets"]["notes/notes"]
+    assert notes["materialized"] is True
+    assert notes["checks"]["long_enough"]["passed"] is False and notes["checks"]["long_enough"]["blocking"] is True
+    assert notes["checks"]["mentions_memory"] == {"passed": True, "blocking": False,
+                                                  "metadata": notes["checks"]["mentions_memory"]["metadata"]}
+    assert report["steps"]["collect"]["status"] == "succeeded"  # step ids as in the spec, not the asset graph's
+
+    ok = CliRunner().invoke(app, ["run", "notes", "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["assets"]["notes/notes"]["checks"]["long_enough"]["passed"]
+    plain = CliRunner().invoke(app, ["run", "plain", "--json"])
+    assert plain.exit_code == 0 and json.loads(plain.stdout)["assets"] == {}
+
+
+def test_dagster_asset_materialize_from_the_command_line(write_spec: Writer, db: Database) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from cognitionos_dagster.defs.execution import open_instance
+    from cognitionos_dagster.settings import load_settings
+
+    write_spec("notes", NOTES)
+    settings = load_settings()
+    instance = open_instance(settings)  # writes dagster.yaml for the configured PostgreSQL
+    env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home)}
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    done = subprocess.run([dagster, "asset", "materialize", "--select", "notes/notes", "-m",
+                           "cognitionos_dagster.definitions"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    row = WorkflowAssetRepository(db).latest("notes/notes")
+    assert row is not None and row["value"] == "a first note about agent memory"
+    run = instance.get_run_by_id(row["run_id"])
+    assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+    evaluation = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [dg.AssetCheckKey(dg.AssetKey(["notes", "notes"]), "long_enough")])
+    assert evaluation[dg.AssetCheckKey(dg.AssetKey(["notes", "notes"]), "long_enough")].run_id == run.run_id
+    instance.dispose()
