@@ -65,7 +65,8 @@ def find_job(settings: Settings, ref_text: str) -> tuple[WorkflowSpec, str]:
 
 
 def run_workflow(settings: Settings, instance: dg.DagsterInstance, spec: WorkflowSpec,
-                 inputs: dict[str, Any], *, tags: dict[str, str] | None = None, job_name: str | None = None) -> RunReport:
+                 inputs: dict[str, Any], *, tags: dict[str, str] | None = None,
+                 job_name: str | None = None) -> RunReport:
     """`job_name` defaults to the versioned job; `find_job` names `<id>` for the newest version."""
     spec.validate_inputs(inputs)  # fail before a run is created, naming the input
     result = dg.execute_job(
