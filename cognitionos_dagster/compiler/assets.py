@@ -8,6 +8,7 @@ while the stored value stays, marked failed, for `from_asset` consumers to refus
 
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -161,8 +162,18 @@ def workflow_assets(
         descriptions_by_output_name={name: a.description or f"Asset `{name}` of {spec.ref}"
                                      for name, a in spec.assets.items()},
         automation_conditions_by_output_name={name: eager for name in spec.assets} if eager else None,
+        tags_by_output_name={name: {HANDOFF_TAG: _tag_value(a.memory.namespace)} if a.memory else {}
+                             for name, a in spec.assets.items()},
         check_specs=check_specs,
     )
+
+
+HANDOFF_TAG = "cognitionos/memory_namespace"
+
+
+def _tag_value(namespace: str) -> str:
+    """Tag values allow only letters, digits, `-_.`; an expression namespace shows as `dynamic`."""
+    return namespace if re.fullmatch(r"[\w.-]{1,63}", namespace) else "dynamic"
 
 
 def _describe(check: AssetCheck) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from cognitionos_dagster.compiler.catalog import build_catalog
+from cognitionos_dagster.compiler.assets import HANDOFF_TAG
 from cognitionos_dagster.compiler.jobs import compile_workflows, make_resolver
 from cognitionos_dagster.compiler.resource import WorkflowServicesResource
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
@@ -154,6 +155,15 @@ def workflow_definitions(settings: Settings, *, specs: Sequence[WorkflowSpec] | 
         resources={"cognitionos": WorkflowServicesResource(db=DatabaseResource()),
                    IO_MANAGER_KEY: WorkflowAssetIOManager(db=DatabaseResource())},
     )
+
+
+
+
+
+def memory_handoffs(defs: dg.Definitions) -> list[dg.AssetKey]:
+    """Workflow assets with a `memory:` hand-off (tagged by the compiler), for the `memories` asset's lineage."""
+    return sorted((spec.key for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)
+                   for spec in a.specs if HANDOFF_TAG in spec.tags), key=lambda k: k.path)
 
 
 def _blocking_policies(settings: Settings, specs: Sequence[WorkflowSpec]) -> frozenset[str]:

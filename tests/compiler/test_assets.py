@@ -265,3 +265,21 @@ def test_dagster_asset_materialize_from_the_command_line(write_spec: Writer, db:
         [dg.AssetCheckKey(dg.AssetKey(["notes", "notes"]), "long_enough")])
     assert evaluation[dg.AssetCheckKey(dg.AssetKey(["notes", "notes"]), "long_enough")].run_id == run.run_id
     instance.dispose()
+
+
+def test_memory_handoff_and_eager_automation_in_the_asset_graph(
+    write_spec: Writer, dagster_instance: dg.DagsterInstance
+) -> None:
+    from cognitionos_dagster.defs.assembly import build_definitions
+
+    write_spec("notes", NOTES)
+    write_spec("digest", DIGEST.replace("        value: \"{{ steps.draft.output.stdout | trim }}\"",
+                                        "        value: \"{{ steps.draft.output.stdout | trim }}\"\n"
+                                        "        memory: {namespace: digests}") + "    automation: eager\n")
+    repo = build_definitions().get_repository_def()
+    assert repo.asset_graph.get(dg.AssetKey("memories")).parent_keys == {dg.AssetKey(["digest", "digest"])}
+    digest = repo.asset_graph.get(dg.AssetKey(["digest", "digest"]))
+    assert digest.automation_condition is not None
+    sensor = repo.get_sensor_def("workflow_assets_automation")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert dagster_instance.auto_materialize_use_sensors  # the generated dagster.yaml turns the sensors on
