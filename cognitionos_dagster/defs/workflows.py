@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from cognitionos_dagster.compiler.catalog import build_catalog
 from cognitionos_dagster.compiler.assets import HANDOFF_TAG
+from cognitionos_dagster.compiler.catalog import build_catalog
 from cognitionos_dagster.compiler.jobs import compile_workflows, make_resolver
 from cognitionos_dagster.compiler.resource import WorkflowServicesResource
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
