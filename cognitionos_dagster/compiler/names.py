@@ -16,7 +16,7 @@ TAG_SOURCE = "cognitionos/source"
 
 ASSET_GRAPH_SUFFIX = "__assets"
 """The graph node that holds a workflow in an asset job (`research_notes__assets`); step paths drop it."""
-ASSET_NODE_PREFIX = "_asset__"
+ASSETS_NODE = "_assets"
 UPSTREAM_PREFIX = "asset__"
 """`_inputs` waits on `asset__<input>` (Nothing) for each `from_asset` input: the edge in the asset graph."""
 

@@ -142,7 +142,7 @@ def test_blocking_check_stops_the_downstream_asset_in_the_same_run(
     assert not res.success
     assert _materialized(dagster_instance, res.run_id) == {"notes/notes"}
     started = {e.step_key or "" for e in res.all_events if e.event_type == dg.DagsterEventType.STEP_START}
-    assert "notes__assets._asset__notes" in started
+    assert "notes__assets._assets" in started
     assert not any(k.startswith("digest__assets") for k in started)  # the consumer never began
 
 
