@@ -283,3 +283,30 @@ def test_memory_handoff_and_eager_automation_in_the_asset_graph(
     sensor = repo.get_sensor_def("workflow_assets_automation")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert dagster_instance.auto_materialize_use_sensors  # the generated dagster.yaml turns the sensors on
+
+
+def test_a_check_blocks_when_it_says_so_or_its_policy_blocks(write_spec: Writer, compile_defs) -> None:
+    write_spec("gated", """
+        id: gated
+        version: 1.0.0
+        steps:
+          - id: sum
+            agent: summarizer
+            input: {content: "text", style: concise}
+        assets:
+          out:
+            value: "{{ steps.sum.output }}"
+            checks:
+              - quality_gate: strict
+              - quality_gate: strict
+                name: strict_said_false
+                blocking: false
+              - quality_gate: default
+              - quality_gate: default
+                name: default_said_true
+                blocking: true
+    """)
+    graph = compile_defs().get_repository_def().asset_graph
+    blocking = {k.name: graph.get_check_spec(k).blocking for k in graph.asset_check_keys if k.name != "all_specs_valid"}
+    assert blocking == {"quality_gate_strict": True, "strict_said_false": True, "quality_gate_default": False,
+                        "default_said_true": True}
