@@ -97,3 +97,7 @@ class GateFailed(CognitionOSError):
 
 class ReplayError(CognitionOSError):
     """A deterministic replay lacks a recording or the run cannot be re-executed."""
+
+
+class AssetError(CognitionOSError):
+    """A workflow asset cannot be read: never materialised, or its last value failed a blocking check."""

@@ -80,15 +80,15 @@ def run(
     specs: Path | None = SpecsOption,
 ) -> None:
     """Execute a workflow now on the configured Dagster instance; exit 0 only when it succeeds."""
-    from cognitionos_dagster.defs.execution import find_spec, open_instance, parse_inputs, run_workflow
+    from cognitionos_dagster.defs.execution import find_job, open_instance, parse_inputs, run_workflow
 
     settings = _settings(specs)
-    spec = find_spec(settings, workflow)
+    spec, job_name = find_job(settings, workflow)
     values = spec.validate_inputs(parse_inputs(inputs or [], input_file))
     instance = open_instance(settings)
     if not as_json:
-        console.print(f"running {spec.ref} (job {spec.job_name}) …")
-    rep = run_workflow(settings, instance, spec, values)
+        console.print(f"running {spec.ref} (job {job_name}) …")
+    rep = run_workflow(settings, instance, spec, values, job_name=job_name)
     _print_report(rep, as_json)
 
 
@@ -126,6 +126,11 @@ def _print_report(rep: object, as_json: bool) -> None:
             if info.get("error"):
                 line += f"  {str(info['error']).splitlines()[0][:160]}"
             console.print(line, markup=False, highlight=False)
+        for key, info in rep.assets.items():
+            checks = ", ".join(f"{n} {'passed' if c['passed'] else 'FAILED'}" for n, c in info["checks"].items())
+            state = "materialized" if info["materialized"] else "not materialized"
+            console.print(f"  asset {key}: {state}" + (f"; {checks}" if checks else ""), markup=False,
+                          highlight=False)
         console.print("outputs:", markup=False)
         console.print(json.dumps(rep.outputs, indent=2, default=str), markup=False, highlight=False)
     if rep.status != "success":

@@ -4,7 +4,7 @@ from typing import Any
 
 import dagster as dg
 
-from cognitionos_dagster.compiler.names import INPUTS_NODE, TAG_REPLAY_OF
+from cognitionos_dagster.compiler.names import ASSET_GRAPH_SUFFIX, INPUTS_NODE, TAG_REPLAY_OF, step_path
 from cognitionos_dagster.dsl.models import WorkflowSpec
 
 SKIP_MARKER = "__cognitionos_skipped__"
@@ -30,12 +30,12 @@ def build_scope(context: dg.OpExecutionContext, spec: WorkflowSpec, upstream: di
 
 def record_path(context: dg.OpExecutionContext) -> str:
     """`plan` for a top-level step, `rollout.check_db` for a step inside a sub-workflow."""
-    return str(context.op_handle)
+    return step_path(str(context.op_handle))
 
 
 def parent_path(context: dg.OpExecutionContext) -> str | None:
     parent = context.op_handle.parent
-    return None if parent is None else str(parent)
+    return None if parent is None or str(parent).endswith(ASSET_GRAPH_SUFFIX) else step_path(str(parent))
 
 
 def replay_source(context: dg.OpExecutionContext) -> str | None:

@@ -103,19 +103,20 @@ def outputs_needs(spec: WorkflowSpec) -> list[str]:
 
 def reads_inputs(step: StepSpec) -> bool:
     """Whether any expression of the step (input, when, foreach) reads the workflow's `inputs`."""
-    return any("inputs" in analyze(text).names for text in _expressions((step.input, step.when, step.foreach)))
+    return any("inputs" in analyze(text).names for text in expressions_of((step.input, step.when, step.foreach)))
 
 
-def _expressions(value: object) -> Iterator[str]:
+def expressions_of(value: object) -> Iterator[str]:
+    """Every expression string inside a value (dicts and lists searched recursively)."""
     if isinstance(value, str):
         if is_expression(value):
             yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _expressions(item)
+            yield from expressions_of(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _expressions(item)
+            yield from expressions_of(item)
 
 
 def _unique(nodes: list[NodeDefinition]) -> list[NodeDefinition]:

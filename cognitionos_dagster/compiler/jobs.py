@@ -2,9 +2,11 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 
+from cognitionos_dagster.compiler.assets import graph_name, workflow_assets
 from cognitionos_dagster.compiler.graphs import GraphBuilder, Resolver, workflow_graph
 from cognitionos_dagster.compiler.names import TAG_SPEC_SHA256, TAG_WORKFLOW_ID, TAG_WORKFLOW_VERSION
 from cognitionos_dagster.compiler.run_config import inputs_config_mapping
@@ -52,13 +54,31 @@ def make_resolver(specs: Sequence[WorkflowSpec]) -> Resolver:
     return resolve
 
 
+def asset_job(spec: WorkflowSpec, assets: dg.AssetsDefinition) -> Any:
+    """The `<id>` job of a workflow with `assets:`: runs the whole workflow graph and materialises
+    (and checks) its assets; same name, tags, inputs and executor as a plain workflow job."""
+    return dg.define_asset_job(
+        name=spec.id,
+        selection=dg.AssetSelection.assets(assets),
+        description=(spec.description or spec.name or spec.id) + f" — {spec.ref} from {spec.source_path}",
+        config=inputs_config_mapping(spec, graph_node=graph_name(spec)),
+        tags=run_tags(spec),
+        metadata={"workflow": spec.ref, "source": spec.source_path, "spec_sha256": spec.sha256},
+        executor_def=dg.in_process_executor,
+    )
+
+
 @dataclass
 class CompiledWorkflows:
-    jobs: list[dg.JobDefinition] = field(default_factory=list)
+    jobs: list[Any] = field(default_factory=list)
     schedules: list[dg.ScheduleDefinition] = field(default_factory=list)
+    assets: list[dg.AssetsDefinition] = field(default_factory=list)
 
 
-def compile_workflows(specs: Sequence[WorkflowSpec]) -> CompiledWorkflows:
+def compile_workflows(
+    specs: Sequence[WorkflowSpec], *, blocking_policies: frozenset[str] = frozenset()
+) -> CompiledWorkflows:
+    """`blocking_policies` names the quality policies that block, which makes their asset checks blocking."""
     builder = GraphBuilder(make_resolver(specs))
     out = CompiledWorkflows()
     newest = newest_by_id(specs)
@@ -66,7 +86,14 @@ def compile_workflows(specs: Sequence[WorkflowSpec]) -> CompiledWorkflows:
     for spec in sorted(specs, key=lambda s: (s.id, s.version_tuple)):
         out.jobs.append(workflow_job(spec, graphs[spec.job_name]))
     for spec in newest.values():
-        job = workflow_job(spec, graphs[spec.job_name], name=spec.id)
+        job: Any
+        if spec.assets:
+            nodes, deps = builder.body(spec, nested=False)
+            assets = workflow_assets(spec, nodes, deps, blocking_policies)
+            out.assets.append(assets)
+            job = asset_job(spec, assets)
+        else:
+            job = workflow_job(spec, graphs[spec.job_name], name=spec.id)
         out.jobs.append(job)
         if spec.schedule:
             out.schedules.append(

@@ -23,6 +23,7 @@ from cognitionos_dagster.compiler.names import (
     RESULT,
     TAG_ESCALATIONS,
     TAG_SOURCE,
+    UPSTREAM_PREFIX,
     step_code_version,
 )
 from cognitionos_dagster.compiler.outcomes import StepFailed, StepOutcome
@@ -80,6 +81,8 @@ def inputs_op(spec: WorkflowSpec, *, name: str, nested: bool) -> dg.OpDefinition
             yield dg.Output(given, metadata={"status": "skipped"})
             return
         try:
+            if not nested:
+                given = {**given, **read_upstream_assets(services, spec)}
             validated = spec.validate_inputs(given)
         except CognitionOSError as exc:
             if not nested:
@@ -93,13 +96,21 @@ def inputs_op(spec: WorkflowSpec, *, name: str, nested: bool) -> dg.OpDefinition
     return dg.OpDefinition(
         compute_fn=compute,
         name=name,
-        ins={"call": dg.In()} if nested else {},
+        ins={"call": dg.In()} if nested else {f"{UPSTREAM_PREFIX}{n}": dg.In(dg.Nothing) for n in spec.upstream_assets},
         outs={RESULT: dg.Out()},
         config_schema=None if nested else dg.Permissive(),
         required_resource_keys=set(_RESOURCES),
         description=f"Validates the inputs of {spec.ref}" + (" (sub-workflow)" if nested else ""),
         tags={TAG_SOURCE: str(spec.position)},
     )
+
+
+def read_upstream_assets(services: Any, spec: WorkflowSpec) -> dict[str, Any]:
+    """The `from_asset` inputs: each upstream's newest value; AssetError when there is none or it failed a check."""
+    if not spec.upstream_assets:
+        return {}
+    store = services.asset_store()
+    return {name: store.read_for_consumer(key) for name, key in spec.upstream_assets.items()}
 
 
 def step_op(spec: WorkflowSpec, step: StepSpec, *, name: str, with_inputs: bool) -> dg.OpDefinition:

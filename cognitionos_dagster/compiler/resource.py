@@ -79,18 +79,38 @@ class WorkflowServicesResource(dg.ConfigurableResource):
                 # whoever launched it, this process runs it: what run monitoring and replay check
                 context.instance.add_run_tags(run.run_id, owner_tags())
 
+    def asset_store(self) -> Any:
+        from cognitionos_dagster.db.repositories.workflow_assets import WorkflowAssetRepository
+
+        return WorkflowAssetRepository(self.db.database())
+
+    def store_asset_memory(self, namespace: str, key: str, text: str, *, run_id: str) -> None:
+        """The `memory:` hand-off of a workflow asset: its value as one memory of `namespace`."""
+        from cognitionos_dagster.memory.namespaces import NamespaceManager
+
+        memory = self.step_services().memory
+        if memory is not None:
+            namespaces = NamespaceManager(self.db.database())
+            if namespace not in namespaces.names():  # a hand-off may open its namespace, owned by `system`
+                namespaces.create(namespace, "system", description=f"hand-off of workflow asset {key}")
+            memory.store(namespace, "system", f"{key}: {text}"[:4000],
+                         metadata={"asset": key, "run_id": run_id, "source": "workflow_asset"})
+
     # ------------------------------------------------------------------ execution rows
     def start_execution(self, context: dg.OpExecutionContext, spec: Any, inputs: dict[str, Any]) -> None:
         """The `_inputs` op records the validated inputs (defaults applied) over the launch config."""
-        self._open(context.run, inputs)
+        self._open(context.run, inputs, spec)
 
-    def _open(self, run: dg.DagsterRun, inputs: dict[str, Any]) -> None:
+    def _open(self, run: dg.DagsterRun, inputs: dict[str, Any], spec: Any = None) -> None:
+        """`spec` names the workflow when the run's tags do not (`dagster asset materialize`)."""
         executions = self.step_services().executions
         if executions is None:
             return
+        tags = run.tags
         executions.start(
-            run.run_id, workflow_id=run.tags[TAG_WORKFLOW_ID], workflow_version=run.tags[TAG_WORKFLOW_VERSION],
-            spec_sha256=run.tags.get(TAG_SPEC_SHA256), inputs=inputs, parent_run_id=run.parent_run_id,
+            run.run_id, workflow_id=tags.get(TAG_WORKFLOW_ID) or spec.id,
+            workflow_version=tags.get(TAG_WORKFLOW_VERSION) or spec.version,
+            spec_sha256=tags.get(TAG_SPEC_SHA256) or spec.sha256, inputs=inputs, parent_run_id=run.parent_run_id,
             root_run_id=run.root_run_id, deterministic_replay=TAG_REPLAY_OF in run.tags,
         )
 

@@ -39,6 +39,8 @@ def _config_type(job_name: str, name: str, spec: InputSpec) -> Any:
 def inputs_schema(spec: WorkflowSpec) -> dict[str, dg.Field]:
     fields: dict[str, dg.Field] = {}
     for name, ispec in spec.inputs.items():
+        if ispec.from_asset is not None:  # read from the upstream asset, not given at launch
+            continue
         kwargs: dict[str, Any] = {"description": ispec.description}
         config_type = _config_type(spec.job_name, name, ispec)
         if ispec.default is not None:
@@ -52,9 +54,15 @@ def inputs_schema(spec: WorkflowSpec) -> dict[str, dg.Field]:
     return fields
 
 
-def inputs_config_mapping(spec: WorkflowSpec) -> dg.ConfigMapping:
+def inputs_config_mapping(spec: WorkflowSpec, *, graph_node: str | None = None) -> dg.ConfigMapping:
+    """`graph_node` is the asset graph holding the workflow in an asset job (its `_inputs` sits inside)."""
+
+    def route(given: dict[str, Any]) -> dict[str, Any]:
+        ops = {INPUTS_NODE: {"config": dict(given)}}
+        return {"ops": {graph_node: {"ops": ops}} if graph_node else ops}
+
     return dg.ConfigMapping(
         config_schema=inputs_schema(spec),
-        config_fn=lambda given: {"ops": {INPUTS_NODE: {"config": dict(given)}}},
+        config_fn=route,
         receive_processed_config_values=True,
     )

@@ -10,7 +10,7 @@ import dagster as dg
 
 from cognitionos_dagster.defs.memory import memory_definitions
 from cognitionos_dagster.defs.platform import platform_health
-from cognitionos_dagster.defs.workflows import workflow_definitions
+from cognitionos_dagster.defs.workflows import memory_handoffs, workflow_definitions
 from cognitionos_dagster.integrations.database import DatabaseResource
 from cognitionos_dagster.settings import load_settings
 
@@ -18,4 +18,5 @@ from cognitionos_dagster.settings import load_settings
 def build_definitions() -> dg.Definitions:
     settings = load_settings()
     platform = dg.Definitions(jobs=[platform_health], resources={"db": DatabaseResource()})
-    return dg.Definitions.merge(platform, workflow_definitions(settings), memory_definitions())
+    workflows = workflow_definitions(settings)
+    return dg.Definitions.merge(platform, workflows, memory_definitions(memory_handoffs(workflows)))

@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 
 from cognitionos_dagster.compiler.jobs import make_resolver
-from cognitionos_dagster.compiler.names import TAG_REPLAY_OF, TAG_WORKFLOW_ID, TAG_WORKFLOW_VERSION
+from cognitionos_dagster.compiler.names import TAG_REPLAY_OF, TAG_WORKFLOW_ID, TAG_WORKFLOW_VERSION, step_path
 from cognitionos_dagster.compiler.run_owner import fail_orphaned, owner_tags
 from cognitionos_dagster.db import migrate, server
 from cognitionos_dagster.db.connection import Database
@@ -33,10 +33,11 @@ class RunReport:
     status: str  # "success" | "failure"
     outputs: dict[str, Any] = field(default_factory=dict)
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    assets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "workflow_id": self.workflow_id, "version": self.version,
-                "status": self.status, "outputs": self.outputs, "steps": self.steps}
+                "status": self.status, "outputs": self.outputs, "steps": self.steps, "assets": self.assets}
 
 
 def open_instance(settings: Settings) -> dg.DagsterInstance:
@@ -47,10 +48,17 @@ def open_instance(settings: Settings) -> dg.DagsterInstance:
 
 
 def find_spec(settings: Settings, ref_text: str) -> WorkflowSpec:
+    return find_job(settings, ref_text)[0]
+
+
+def find_job(settings: Settings, ref_text: str) -> tuple[WorkflowSpec, str]:
+    """The spec and the job to launch: `<id>` for the newest version (it materialises the assets)."""
     loaded = load_workflows(settings)
     ref = WorkflowRef.parse(ref_text)
     try:
-        return make_resolver(loaded.specs)(ref)
+        spec = make_resolver(loaded.specs)(ref)
+        newest = make_resolver(loaded.specs)(WorkflowRef(id=spec.id))
+        return spec, spec.id if newest is spec else spec.job_name
     except SpecError:
         known = ", ".join(sorted(f"{s.ref}" for s in loaded.specs)) or "none"
         bad = [str(e) for e in loaded.errors if ref.id in str(e)]
@@ -59,11 +67,14 @@ def find_spec(settings: Settings, ref_text: str) -> WorkflowSpec:
 
 
 def run_workflow(settings: Settings, instance: dg.DagsterInstance, spec: WorkflowSpec,
-                 inputs: dict[str, Any], *, tags: dict[str, str] | None = None) -> RunReport:
+                 inputs: dict[str, Any], *, tags: dict[str, str] | None = None,
+                 job_name: str | None = None) -> RunReport:
+    """`job_name` defaults to the versioned job; `find_job` names `<id>` for the newest version."""
     spec.validate_inputs(inputs)  # fail before a run is created, naming the input
     result = dg.execute_job(
-        reconstructable_workflow_job(spec.job_name, str(settings.workflow_specs)), instance,
-        run_config=inputs, tags={**(tags or {}), **owner_tags()},
+        reconstructable_workflow_job(job_name or spec.job_name, str(settings.workflow_specs)), instance,
+        run_config={k: v for k, v in inputs.items() if k not in spec.upstream_assets},
+        tags={**(tags or {}), **owner_tags()},
     )
     return report(settings, instance, result.run_id)
 
@@ -109,7 +120,7 @@ def report(settings: Settings, instance: dg.DagsterInstance, run_id: str) -> Run
         for r in executions.steps(run_id)
     }
     for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
-        key = (event.step_key or "").split("[")[0]
+        key = step_path((event.step_key or "").split("[")[0])
         if key and not key.startswith("_") and key not in steps:
             error = event.dagster_event.step_failure_data.error if event.dagster_event else None
             steps[key] = {"status": "failed", "attempts": 1, "output": None,
@@ -117,7 +128,34 @@ def report(settings: Settings, instance: dg.DagsterInstance, run_id: str) -> Run
     status = "success" if run.status == dg.DagsterRunStatus.SUCCESS else "failure"
     outputs = (row or {}).get("outputs") or {}
     return RunReport(run_id, run.tags.get(TAG_WORKFLOW_ID, ""), run.tags.get(TAG_WORKFLOW_VERSION, ""),
-                     status, outputs if isinstance(outputs, dict) else {"value": outputs}, steps)
+                     status, outputs if isinstance(outputs, dict) else {"value": outputs}, steps,
+                     asset_report(instance, run))
+
+
+def asset_report(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dict[str, dict[str, Any]]:
+    """`{"<wf>/<name>": {"materialized", "checks": {name: {"passed", "blocking", "metadata"}}}}` of the run's
+    job: every asset it targets (materialised or not) and every check evaluated in the run."""
+    keys = run.asset_selection or set()
+    report: dict[str, dict[str, Any]] = {k.to_user_string(): {"materialized": False, "checks": {}} for k in keys}
+    for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        key = event.dagster_event.asset_key if event.dagster_event else None
+        if key is not None:
+            report.setdefault(key.to_user_string(), {"materialized": False, "checks": {}})["materialized"] = True
+    for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        data = event.dagster_event.event_specific_data if event.dagster_event else None
+        if not isinstance(data, dg.AssetCheckEvaluation):
+            continue
+        entry = report.setdefault(data.asset_key.to_user_string(), {"materialized": False, "checks": {}})
+        entry["checks"][data.check_name] = {
+            "passed": data.passed, "blocking": bool(data.blocking),
+            "metadata": {k: _plain(v) for k, v in data.metadata.items()},
+        }
+    return report
+
+
+def _plain(value: Any) -> Any:
+    raw = getattr(value, "value", value)
+    return raw if isinstance(raw, str | int | float | bool | type(None) | list | dict) else str(raw)
 
 
 def parse_inputs(pairs: list[str], input_file: Path | None) -> dict[str, Any]:

@@ -36,6 +36,9 @@ def instance_config(storage_url: str) -> dict[str, Any]:
             },
         },
         "run_launcher": {"module": "cognitionos_dagster.defs.run_launcher", "class": "MonitoredRunLauncher"},
+        # Declarative automation (`automation: eager` on workflow assets): the daemon evaluates automation
+        # condition sensors, among them `workflow_assets_automation`, which starts running by default.
+        "auto_materialize": {"enabled": True, "use_sensors": True},
         "run_monitoring": {"enabled": True, "start_timeout_seconds": 180,
                            "poll_interval_seconds": RUN_MONITORING_POLL_SECONDS},
         "telemetry": {"enabled": False},

@@ -8,6 +8,7 @@ and the HNSW index.
 """
 
 import warnings
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -202,9 +203,11 @@ def memory_quota_sensor(context: dg.SensorEvaluationContext, memory: MemoryResou
     return dg.SensorResult(run_requests=requests)
 
 
-def memory_definitions() -> dg.Definitions:
+def memory_definitions(handoffs: Sequence[dg.AssetKey] = ()) -> dg.Definitions:
+    """`handoffs`: workflow assets whose values are stored as memories (`memory:`), drawn upstream of `memories`."""
+    assets = memories.map_asset_specs(lambda s: s.merge_attributes(deps=list(handoffs))) if handoffs else memories
     return dg.Definitions(
-        assets=[memories],
+        assets=[assets],
         asset_checks=[embeddings_present, no_rows_past_ttl, hnsw_index_present],
         jobs=[memory_lifecycle_job],
         schedules=memory_schedules,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from cognitionos_dagster.compiler.assets import HANDOFF_TAG
 from cognitionos_dagster.compiler.catalog import build_catalog
 from cognitionos_dagster.compiler.jobs import compile_workflows, make_resolver
 from cognitionos_dagster.compiler.names import TAG_WORKFLOW_ID
@@ -21,6 +22,7 @@ from cognitionos_dagster.dsl.loader import load_specs
 from cognitionos_dagster.dsl.models import WorkflowSpec
 from cognitionos_dagster.errors import CognitionOSError, DatabaseError, SpecError
 from cognitionos_dagster.integrations.database import DatabaseResource
+from cognitionos_dagster.integrations.workflow_assets import IO_MANAGER_KEY, WorkflowAssetIOManager
 from cognitionos_dagster.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -153,14 +155,41 @@ def execution_closer(context: dg.RunFailureSensorContext, db: DatabaseResource) 
 
 def workflow_definitions(settings: Settings, *, specs: Sequence[WorkflowSpec] | None = None) -> dg.Definitions:
     loaded = LoadedWorkflows(specs=list(specs)) if specs is not None else _load_or_report(settings)
-    compiled = compile_workflows(loaded.specs)
+    compiled = compile_workflows(loaded.specs, blocking_policies=_blocking_policies(settings, loaded.specs))
+    sensors: list[dg.SensorDefinition] = [escalation_reporter, execution_closer]
+    eager = [a for a in compiled.assets if any(c is not None for c in a.automation_conditions_by_key.values())]
+    if eager:
+        sensors.append(dg.AutomationConditionSensorDefinition(
+            "workflow_assets_automation", target=dg.AssetSelection.assets(*eager),
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            description="Re-materialises workflow assets marked `automation: eager` when an upstream asset updates.",
+        ))
     return dg.Definitions(
         jobs=compiled.jobs,
         schedules=compiled.schedules,
-        assets=[_specs_asset(loaded)],
-        sensors=[escalation_reporter, execution_closer],
-        resources={"cognitionos": WorkflowServicesResource(db=DatabaseResource())},
+        assets=[_specs_asset(loaded), *compiled.assets],
+        sensors=sensors,
+        resources={"cognitionos": WorkflowServicesResource(db=DatabaseResource()),
+                   IO_MANAGER_KEY: WorkflowAssetIOManager(db=DatabaseResource())},
     )
+
+
+
+
+
+def memory_handoffs(defs: dg.Definitions) -> list[dg.AssetKey]:
+    """Workflow assets with a `memory:` hand-off (tagged by the compiler), for the `memories` asset's lineage."""
+    return sorted((spec.key for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)
+                   for spec in a.specs if HANDOFF_TAG in spec.tags), key=lambda k: k.path)
+
+
+def _blocking_policies(settings: Settings, specs: Sequence[WorkflowSpec]) -> frozenset[str]:
+    """Only read when some spec declares assets: their checks need to know which policies block."""
+    if not any(s.assets for s in specs):
+        return frozenset()
+    from cognitionos_dagster.quality.policies import load_quality_policies
+
+    return frozenset(name for name, p in load_quality_policies(settings.resources_dir).items() if p.blocking)
 
 
 def _load_or_report(settings: Settings) -> LoadedWorkflows:

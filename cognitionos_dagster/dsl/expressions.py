@@ -24,6 +24,8 @@ from cognitionos_dagster.errors import CognitionOSError
 
 ROOT_NAMES = ("inputs", "steps", "run")
 FOREACH_NAMES = ("item", "index")
+CHECK_NAMES = ("value",)
+"""Bound only in an asset's `expect` checks: the asset's value."""
 RUN_KEYS = ("id", "workflow_id", "workflow_version")
 STEP_KEYS = ("output", "status")
 
@@ -77,6 +79,9 @@ def check(
             continue
         if name in FOREACH_NAMES:
             raise ExpressionError(f"`{name}` is only bound in the input of a foreach step (`{text}`)", expression=text)
+        if name in CHECK_NAMES:
+            raise ExpressionError(f"`value` is only in scope inside an asset's `checks` (`{text}`); use the "
+                                  "expression that computes it instead", expression=text)
         raise ExpressionError(
             f"unknown name `{name}` in `{text}`; names in scope: {', '.join(names)}", expression=text
         )

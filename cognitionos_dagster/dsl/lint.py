@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from cognitionos_dagster.dsl.catalog import Catalog
 from cognitionos_dagster.dsl.expressions import (
+    CHECK_NAMES,
     FOREACH_NAMES,
     ROOT_NAMES,
     ExpressionError,
@@ -38,6 +39,7 @@ def lint_spec(spec: WorkflowSpec, source: Source, catalog: Catalog) -> list[Spec
         errors += _failure_rules(spec, step, path, source)
     for name, value in spec.outputs.items():
         errors += _check_value(value, ("outputs", name), ROOT_NAMES, known, spec, source)
+    errors += _assets(spec, source, catalog, known) + _own_assets(spec, source)
     return errors + _cycles(spec, source)
 
 
@@ -185,3 +187,47 @@ def _cycles(spec: WorkflowSpec, source: Source) -> list[SpecError]:
     index = next(i for i, s in enumerate(spec.steps) if s.id == cycle[0])
     return [source.error(("steps", index), f"steps form a cycle: {' -> '.join(cycle)}; remove one of these "
                          "dependencies (depends_on or a steps.<id> reference)")]
+
+
+def _assets(spec: WorkflowSpec, source: Source, catalog: Catalog, known: set[str]) -> list[SpecError]:
+    errors = []
+    for name, asset in spec.assets.items():
+        path: Path_ = ("assets", name)
+        errors += _check_value(asset.value, (*path, "value"), ROOT_NAMES, known, spec, source)
+        if asset.memory is not None:
+            errors += _check_value(asset.memory.namespace, (*path, "memory", "namespace"), ROOT_NAMES, known, spec,
+                                   source)
+        first: dict[str, int] = {}
+        for j, check_ in enumerate(asset.checks):
+            where: Path_ = (*path, "checks", j)
+            if check_.expect is not None:
+                if check_.name is None:
+                    errors.append(source.error(where, f"asset `{name}`: an `expect` check needs a `name`; add "
+                                               "name: <what it checks>"))
+                if not is_expression(check_.expect):
+                    errors.append(source.error((*where, "expect"), f"asset `{name}`: `expect` must be an expression "
+                                               "such as \"{{ value.summary | length > 200 }}\""))
+                errors += _check_value(check_.expect, (*where, "expect"), (*ROOT_NAMES, *CHECK_NAMES), known, spec,
+                                       source)
+            elif check_.quality_gate is not None and not catalog.has_policy(check_.quality_gate):
+                policy = check_.quality_gate
+                errors.append(source.error((*where, "quality_gate"), f"unknown quality-gate policy `{policy}`"
+                                           f"{_close(policy, list(catalog.policies))}"))
+            if check_.name is None and check_.expect is not None:
+                continue
+            if check_.check_name in first:
+                line = source.at((*path, "checks", first[check_.check_name])).line
+                errors.append(source.error(where, f"asset `{name}`: duplicate check name `{check_.check_name}` (first "
+                                           f"on line {line}); give each check of an asset its own `name`"))
+            first.setdefault(check_.check_name, j)
+    return errors
+
+
+def _own_assets(spec: WorkflowSpec, source: Source) -> list[SpecError]:
+    errors = []
+    for input_name, key in spec.upstream_assets.items():
+        if key.split("/")[0] == spec.id:
+            errors.append(source.error(("inputs", input_name, "from_asset"), f"input `{input_name}` reads `{key}`, an "
+                                       "asset of this same workflow; a workflow may not read its own asset (use "
+                                       "`steps.<id>.output` inside the workflow instead)"))
+    return errors

@@ -71,6 +71,13 @@ class InputSpec(_Model):
     enum: list[Any] | None = None
     items: InputType | None = None
     description: str | None = None
+    from_asset: str | None = None
+    """`<workflow id>/<asset name>`: the value is that asset's latest materialised value."""
+
+    @field_validator("from_asset")
+    @classmethod
+    def _asset_key(cls, value: str | None) -> str | None:
+        return None if value is None else check_asset_key(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> InputSpec:
@@ -196,6 +203,59 @@ class StepSpec(_Model):
         return self.on_failure or defaults.on_failure or "retry"
 
 
+def check_asset_key(value: str) -> str:
+    workflow, sep, name = value.partition("/")
+    if not sep:
+        raise ValueError(f"bad asset key `{value}`: write it as <workflow id>/<asset name>, e.g. research_notes/notes")
+    formats.check_identifier(workflow, "workflow id")
+    formats.check_identifier(name, "asset name")
+    return value
+
+
+class AssetCheck(_Model):
+    """One check on an asset: exactly one of `quality_gate` (a policy) or `expect` (an expression over `value`)."""
+
+    name: str | None = None
+    quality_gate: str | None = None
+    expect: str | None = None
+    blocking: bool | None = None
+    description: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else formats.check_identifier(value, "check name")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> AssetCheck:
+        if (self.quality_gate is None) == (self.expect is None):
+            raise ValueError("a check needs exactly one of `quality_gate` and `expect`")
+        return self
+
+    @property
+    def check_name(self) -> str:
+        return self.name or f"quality_gate_{self.quality_gate}"
+
+
+class MemoryHandoff(_Model):
+    namespace: str
+
+
+class AssetSpec(_Model):
+    """A declared result: stored in PostgreSQL as `<workflow id>/<name>`, checked, handed on."""
+
+    value: Any
+    description: str | None = None
+    group: str | None = None
+    checks: list[AssetCheck] = Field(default_factory=list)
+    memory: MemoryHandoff | None = None
+
+    @field_validator("group")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        return None if value is None else formats.check_identifier(value, "asset group")
+
+
 class WorkflowSpec(_Model):
     id: str
     version: str = Field(json_schema_extra={"maxLength": formats.MAX_VERSION_LENGTH})  # checked in _version
@@ -207,6 +267,8 @@ class WorkflowSpec(_Model):
     defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
     steps: list[StepSpec] = Field(min_length=1)
     outputs: dict[str, Any] = Field(default_factory=dict)
+    assets: dict[str, AssetSpec] = Field(default_factory=dict)
+    automation: Literal["eager"] | None = None
     source_path: str = "<memory>"
     sha256: str = ""
     position: Position = NOWHERE
@@ -232,6 +294,21 @@ class WorkflowSpec(_Model):
         for name in value:
             formats.check_identifier(name, "input name")
         return value
+
+    @field_validator("assets")
+    @classmethod
+    def _asset_names(cls, value: dict[str, AssetSpec]) -> dict[str, AssetSpec]:
+        for name in value:
+            formats.check_identifier(name, "asset name")
+        return value
+
+    def asset_key(self, name: str) -> str:
+        return f"{self.id}/{name}"
+
+    @property
+    def upstream_assets(self) -> dict[str, str]:
+        """Input name -> the asset key it reads (`from_asset`)."""
+        return {name: i.from_asset for name, i in self.inputs.items() if i.from_asset is not None}
 
     @property
     def ref(self) -> str:

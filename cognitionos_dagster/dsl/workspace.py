@@ -79,6 +79,57 @@ def _reference_errors(
             errors.append(source.error(("steps", i, "workflow"), reason))
             continue
         errors += _child_input_errors(step.id, step.input, child, source, ("steps", i, "input"))
+    return errors + _asset_reference_errors(spec, source, good, dropped)
+
+
+def _defined_assets(specs: Iterable[WorkflowSpec]) -> dict[str, WorkflowSpec]:
+    """Asset key -> the spec defining it: only a workflow's newest version defines assets."""
+    specs = list(specs)
+    found: dict[str, WorkflowSpec] = {}
+    for ident in {s.id for s in specs}:
+        latest = newest(specs, ident)
+        for name in latest.assets:
+            found[latest.asset_key(name)] = latest
+    return found
+
+
+def _asset_reference_errors(
+    spec: WorkflowSpec, source: Source, good: list[WorkflowSpec], dropped: set[str]
+) -> list[SpecError]:
+    errors = []
+    defined = _defined_assets(good)
+    for name, key in spec.upstream_assets.items():
+        if key in defined or key.split("/")[0] == spec.id:  # own asset: reported by lint
+            continue
+        if key.split("/")[0] in {d.split("@")[0] for d in dropped}:
+            errors.append(source.error(("inputs", name, "from_asset"), f"input `{name}`: the workflow defining "
+                                       f"`{key}` was left out because of its own errors; fix those first"))
+            continue
+        close = difflib.get_close_matches(key, sorted(defined), n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else f"; defined assets: {', '.join(sorted(defined)) or 'none'}"
+        errors.append(source.error(("inputs", name, "from_asset"), f"input `{name}`: no workflow defines asset "
+                                   f"`{key}` (under `assets:` of its newest version){hint}"))
+    return errors
+
+
+def _asset_cycles(loaded: Sequence[Loaded]) -> list[tuple[str, SpecError]]:
+    """One error per workflow on a cycle of `from_asset` reads (newest versions), at the input that continues it."""
+    specs = [spec for spec, _ in loaded]
+    latest = {ident: newest(specs, ident) for ident in sorted({s.id for s in specs})}
+    graph = {ident: sorted({k.split("/")[0] for k in s.upstream_assets.values()} & set(latest))
+             for ident, s in latest.items()}
+    cycle = find_cycle(graph)
+    if cycle is None:
+        return []
+    chain = " -> ".join(cycle)
+    errors = []
+    for spec, source in loaded:
+        if spec is not latest.get(spec.id) or spec.id not in cycle[:-1]:
+            continue
+        upstream = cycle[cycle.index(spec.id) + 1]
+        name = next(n for n, k in spec.upstream_assets.items() if k.split("/")[0] == upstream)
+        errors.append((spec.ref, source.error(("inputs", name, "from_asset"), f"workflows read each other's assets "
+                                              f"in a cycle: {chain}; remove one of these from_asset inputs")))
     return errors
 
 
@@ -130,7 +181,7 @@ def cross_check(loaded: Sequence[Loaded]) -> tuple[list[WorkflowSpec], list[Spec
             if found:
                 bad[spec.ref] = found
         if not bad:
-            for ref, error in _recursion(current):
+            for ref, error in _recursion(current) or _asset_cycles(current):
                 bad.setdefault(ref, []).append(error)
         if not bad:
             return good, errors

@@ -86,3 +86,19 @@ def test_agent_training_grades_every_exercise(db: Database) -> None:
     rows = db.fetch_all("SELECT agent_role, confidence, prompt_version FROM workflow_execution_steps "
                         "WHERE execution_id = %s AND step_id LIKE 'grade[%%'", (report["run_id"],))
     assert len(rows) == exercises and all(r["agent_role"] == "critic" and r["confidence"] for r in rows)
+
+
+def test_research_notes_feed_research_digest(db: Database) -> None:
+    notes = run("research_notes")
+    assert notes["status"] == "success"
+    asset = notes["assets"]["research_notes/notes"]
+    assert asset["materialized"] and set(asset["checks"]) == {"quality_gate_default", "has_content"}
+    assert asset["checks"]["has_content"] == {"passed": True, "blocking": True,
+                                              "metadata": asset["checks"]["has_content"]["metadata"]}
+    digest = run("research_digest")
+    assert digest["status"] == "success"
+    assert digest["assets"]["research_digest/digest"]["materialized"]
+    assert digest["outputs"]["summary"].startswith("[offline]")
+    stored = db.fetch_one("SELECT count(*) AS n FROM memories m JOIN memory_namespaces n ON n.id = m.namespace_id "
+                          "WHERE n.name = 'digests'")
+    assert stored is not None and stored["n"] == 1

@@ -64,3 +64,20 @@ def test_every_op_of_a_job_depends_on_what_its_expressions_name(shipped_defs: dg
     assert upstream["review"] == ["_inputs", "plan"]
     assert upstream["summary"] == ["deploy_each", "review"]  # reads no `inputs`: no edge, two events saved
     assert upstream["rollout"] == ["_inputs", "summary"]
+
+
+def test_workflow_assets_checks_and_lineage(shipped_defs: dg.Definitions) -> None:
+    repo = shipped_defs.get_repository_def()
+    graph = repo.asset_graph
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"research_notes/notes", "research_digest/digest", "workflow_specs"} <= keys
+    checks = {f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys}
+    assert checks == {"workflow_specs:all_specs_valid", "research_notes/notes:quality_gate_default",
+                      "research_notes/notes:has_content", "research_digest/digest:quality_gate_default",
+                      "research_digest/digest:long_enough"}
+    assert graph.get(dg.AssetKey(["research_digest", "digest"])).parent_keys == {
+        dg.AssetKey(["research_notes", "notes"])}
+    assert {graph.get(dg.AssetKey(k.split("/"))).group_name for k in ("research_notes/notes",
+                                                                      "research_digest/digest")} == {"research"}
+    assert repo.get_job("research_notes").tags["cognitionos/workflow_id"] == "research_notes"
+    assert repo.get_sensor_def("workflow_assets_automation").default_status == dg.DefaultSensorStatus.RUNNING
