@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from cognitionos_dagster.defs.memory import memory_definitions
+from cognitionos_dagster.defs.metrics import metrics_definitions
 from cognitionos_dagster.defs.platform import platform_health
 from cognitionos_dagster.defs.workflows import workflow_definitions
 from cognitionos_dagster.integrations.database import DatabaseResource
@@ -18,4 +19,5 @@ from cognitionos_dagster.settings import load_settings
 def build_definitions() -> dg.Definitions:
     settings = load_settings()
     platform = dg.Definitions(jobs=[platform_health], resources={"db": DatabaseResource()})
-    return dg.Definitions.merge(platform, workflow_definitions(settings), memory_definitions())
+    return dg.Definitions.merge(platform, workflow_definitions(settings), memory_definitions(),
+                                metrics_definitions())
