@@ -51,7 +51,7 @@ class MetricsRow:
 
 
 _SELECT = """
-    SELECT s.completed_at_day AS day, s.agent_role, s.model_key AS model,
+    SELECT s.completed_at_day AS day, s.role_key AS agent_role, s.model_key AS model,
            count(*)::int AS task_count,
            avg(s.confidence) AS avg_confidence,
            avg(s.quality_score) AS avg_quality_score,
@@ -65,14 +65,16 @@ _SELECT = """
            avg((s.attempts > 1)::int)::float8 AS retry_rate,
            avg((s.status <> 'succeeded')::int)::float8 AS failure_rate
     FROM (
-        SELECT st.*, coalesce(st.model, '') AS model_key,
+        SELECT st.execution_id, st.step_id, st.agent_role, st.status, st.attempts, st.latency_ms, st.cost_usd,
+               st.confidence, st.quality_score, st.input_tokens, st.output_tokens,
+               st.agent_role COLLATE "C" AS role_key, coalesce(st.model, '') COLLATE "C" AS model_key,
                (st.completed_at AT TIME ZONE 'UTC')::date AS completed_at_day
         FROM workflow_execution_steps st
         WHERE st.agent_role IS NOT NULL AND st.completed_at >= %(start)s AND st.completed_at < %(end)s
           AND st.status = ANY(%(statuses)s)
     ) s {join}
-    WHERE (%(role)s::text IS NULL OR s.agent_role = %(role)s)
-    GROUP BY s.completed_at_day, s.agent_role, s.model_key
+    WHERE (%(role)s::text IS NULL OR s.role_key = %(role)s)
+    GROUP BY s.completed_at_day, s.role_key, s.model_key
 """
 
 
@@ -97,6 +99,11 @@ def _query(db: Database) -> sql.Composed:
     return sql.SQL(_SELECT).format(hallucination=hallucination, join=join)
 
 
+# The grouping sorts one narrow tuple per step; PostgreSQL's default 4 MB spilled it to disk
+# ("external merge") already at 100,000 steps. Set for the statement's transaction only.
+_WORK_MEM = "SET LOCAL work_mem = '256MB'"
+
+
 def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     """[first 00:00 UTC, the day after last 00:00 UTC)."""
     return datetime.combine(first, time(), UTC), datetime.combine(last + timedelta(days=1), time(), UTC)
@@ -115,8 +122,10 @@ def compute(db: Database, first: date, last: date | None = None, *, role: str | 
     """The rows for the days first..last (inclusive), ordered by day, role, model; nothing is written."""
     start, end = day_bounds(first, last or first)
     params = {"start": start, "end": end, "statuses": list(TASK_STATUSES), "role": role}
-    with db.autocommit() as conn:
-        rows = conn.execute(sql.SQL("{} ORDER BY 1, 2, 3").format(_query(db)), params).fetchall()
+    query = sql.SQL("{} ORDER BY 1, 2, 3").format(_query(db))
+    with db.connection() as conn:
+        conn.execute(_WORK_MEM)
+        rows = conn.execute(query, params).fetchall()
     return [MetricsRow(**row) for row in rows]
 
 
@@ -138,6 +147,7 @@ def materialize(db: Database, first: date, last: date | None = None) -> list[Met
         """
     ).format(query=_query(db), columns=sql.SQL(", ").join(map(sql.Identifier, columns)))
     with db.connection() as conn:
+        conn.execute(_WORK_MEM)
         conn.execute("DELETE FROM agent_metrics WHERE time_window_start >= %s AND time_window_start < %s",
                      (start, end))
         rows = conn.execute(insert, params).fetchall()
