@@ -83,3 +83,15 @@ def test_a_future_day_is_an_error() -> None:
     with pytest.raises(ConfigError, match="2026-12-06 is in the future"):
         check_day(date(2026, 12, 6), today=date(2026, 12, 5))
     assert check_day(date(2026, 12, 5), today=date(2026, 12, 5)) == date(2026, 12, 5)
+
+
+def test_hallucination_rate_comes_from_the_gate_results_once_they_carry_a_verdict(db: Database,
+                                                                                 seed: Seed) -> None:
+    seed(DAY, "planner", [100.0] * 4)
+    assert compute(db, DAY)[0].hallucination_rate is None
+    db.execute("ALTER TABLE quality_gate_results ADD COLUMN hallucinated boolean")
+    for step, flag in (("s0", True), ("s1", False), ("s2", False)):  # s3 has no verdict: left out
+        db.execute("INSERT INTO quality_gate_results (run_id, step_id, agent_role, passed, hallucinated) "
+                   "SELECT execution_id, step_id, agent_role, true, %s FROM workflow_execution_steps "
+                   "WHERE step_id = %s", (flag, step))
+    assert compute(db, DAY)[0].hallucination_rate == pytest.approx(1 / 3)
