@@ -47,6 +47,7 @@ class AgentFile(BaseModel):
     prompt_version: str = "v1"
     max_reasks: int = Field(default=2, ge=0, le=10)
     memory_k: int = Field(default=5, ge=0, le=100)
+    quality_policy: str = "default"  # whose budgets the agent_metrics checks hold this role to
     input_schema: dict[str, Any] | str | None = None
     output_schema: dict[str, Any] | str | None = None
 

@@ -6,6 +6,7 @@ import typer
 
 from cognitionos_dagster.cli import agents, arch, db, dev, tools, workflows
 from cognitionos_dagster.cli import memory as memory_cli
+from cognitionos_dagster.cli import metrics as metrics_cli
 
 app = typer.Typer(
     name="cognos",
@@ -19,6 +20,7 @@ app.command(name="dev")(dev.dev)
 app.command(name="arch")(arch.arch)
 app.command(name="tools")(tools.tools)
 app.command(name="agents")(agents.agents)
+app.command(name="metrics")(metrics_cli.metrics)
 workflows.register(app)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from cognitionos_dagster.defs.memory import memory_definitions
+from cognitionos_dagster.defs.metrics import metrics_definitions
 from cognitionos_dagster.defs.platform import platform_health
 from cognitionos_dagster.defs.workflows import memory_handoffs, workflow_definitions
 from cognitionos_dagster.integrations.database import DatabaseResource
@@ -19,4 +20,5 @@ def build_definitions() -> dg.Definitions:
     settings = load_settings()
     platform = dg.Definitions(jobs=[platform_health], resources={"db": DatabaseResource()})
     workflows = workflow_definitions(settings)
-    return dg.Definitions.merge(platform, workflows, memory_definitions(memory_handoffs(workflows)))
+    return dg.Definitions.merge(platform, workflows, memory_definitions(memory_handoffs(workflows)),
+                                metrics_definitions())

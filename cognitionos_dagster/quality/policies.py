@@ -24,6 +24,12 @@ class QualityPolicy(BaseModel):
     require_self_critique: bool = False
     require_cross_verification: bool = False
     blocking: bool = True
+    # Budgets the daily `agent_metrics` checks hold each role's day to; unset = no budget.
+    min_success_rate: float | None = Field(default=None, ge=0, le=1)
+    max_p95_latency_ms: float | None = Field(default=None, gt=0)
+    max_cost_per_task_usd: float | None = Field(default=None, ge=0)
+    min_avg_quality: float | None = Field(default=None, ge=0, le=1)
+    max_hallucination_rate: float | None = Field(default=None, ge=0, le=1)
 
 
 def load_quality_policies(resources_dir: Path) -> dict[str, QualityPolicy]:

@@ -1,0 +1,169 @@
+"""One day's (or a range of days') agent metrics, computed in one SQL statement from the step records.
+
+A task is one agent step that ended (`succeeded`, `failed`, `escalated`, or `skipped` by its
+failure strategy) on that UTC day, by `completed_at`. The same SELECT serves `cognos metrics`
+(read only) and the `agent_metrics` asset, which replaces the days' rows with it in one
+transaction: a backfill of many days is one pass over the step table, not one query per day.
+
+p95/p99 latency are nearest-rank percentiles (`percentile_disc`): the smallest recorded
+latency with at least 95 % (99 %) of the day's latencies at or below it, so the figure is a
+latency that really happened and a hand count over the sorted values reproduces it exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from psycopg import sql
+
+from cognitionos_dagster.db.connection import Database
+from cognitionos_dagster.errors import ConfigError
+
+TASK_STATUSES = ("succeeded", "failed", "escalated", "skipped")
+GROUNDING_COLUMN = "hallucinated"
+"""Boolean on quality_gate_results set by a grounding scorer; until it exists, hallucination_rate is NULL."""
+
+
+@dataclass(frozen=True)
+class MetricsRow:
+    """One role and model on one day: the `agent_metrics` table's columns."""
+
+    day: date
+    agent_role: str
+    model: str
+    task_count: int
+    avg_confidence: float | None
+    avg_quality_score: float | None
+    hallucination_rate: float | None
+    avg_latency_ms: int | None
+    p95_latency_ms: int | None
+    p99_latency_ms: int | None
+    avg_cost_per_task: float | None
+    total_tokens_used: int
+    success_rate: float
+    retry_rate: float
+    failure_rate: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "day": self.day.isoformat()}
+
+
+_SELECT = """
+    SELECT s.completed_at_day AS day, s.role_key AS agent_role, s.model_key AS model,
+           count(*)::int AS task_count,
+           avg(s.confidence) AS avg_confidence,
+           avg(s.quality_score) AS avg_quality_score,
+           {hallucination} AS hallucination_rate,
+           round(avg(s.latency_ms))::int AS avg_latency_ms,
+           round(percentile_disc(0.95) WITHIN GROUP (ORDER BY s.latency_ms))::int AS p95_latency_ms,
+           round(percentile_disc(0.99) WITHIN GROUP (ORDER BY s.latency_ms))::int AS p99_latency_ms,
+           sum(s.cost_usd) / count(*) AS avg_cost_per_task,
+           coalesce(sum(coalesce(s.input_tokens, 0) + coalesce(s.output_tokens, 0)), 0)::bigint AS total_tokens_used,
+           avg((s.status = 'succeeded')::int)::float8 AS success_rate,
+           avg((s.attempts > 1)::int)::float8 AS retry_rate,
+           avg((s.status <> 'succeeded')::int)::float8 AS failure_rate
+    FROM (
+        SELECT st.execution_id, st.step_id, st.agent_role, st.status, st.attempts, st.latency_ms, st.cost_usd,
+               st.confidence, st.quality_score, st.input_tokens, st.output_tokens,
+               st.agent_role COLLATE "C" AS role_key, coalesce(st.model, '') COLLATE "C" AS model_key,
+               (st.completed_at AT TIME ZONE 'UTC')::date AS completed_at_day
+        FROM workflow_execution_steps st
+        WHERE st.agent_role IS NOT NULL AND st.completed_at >= %(start)s AND st.completed_at < %(end)s
+          AND st.status = ANY(%(statuses)s)
+    ) s {join}
+    WHERE (%(role)s::text IS NULL OR s.role_key = %(role)s)
+    GROUP BY s.completed_at_day, s.role_key, s.model_key
+"""
+
+
+def _grounded(db: Database) -> bool:
+    row = db.fetch_one(
+        "SELECT 1 FROM information_schema.columns WHERE table_name = 'quality_gate_results' AND column_name = %s",
+        (GROUNDING_COLUMN,),
+    )
+    return row is not None
+
+
+def _query(db: Database) -> sql.Composed:
+    """The aggregate SELECT; hallucination comes from the gate results once they carry a grounding verdict."""
+    if _grounded(db):
+        hallucination = sql.SQL("avg(g.flag::int)::float8")
+        join = sql.SQL(
+            "LEFT JOIN LATERAL (SELECT bool_or(r.{col}) AS flag FROM quality_gate_results r "
+            "WHERE r.run_id = s.execution_id AND r.step_id = s.step_id) g ON true"
+        ).format(col=sql.Identifier(GROUNDING_COLUMN))
+    else:
+        hallucination, join = sql.SQL("NULL::float8"), sql.SQL("")
+    return sql.SQL(_SELECT).format(hallucination=hallucination, join=join)
+
+
+# The grouping sorts one narrow tuple per step; PostgreSQL's default 4 MB spilled it to disk
+# ("external merge") already at 100,000 steps. Set for the statement's transaction only.
+_WORK_MEM = "SET LOCAL work_mem = '256MB'"
+
+
+def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """[first 00:00 UTC, the day after last 00:00 UTC)."""
+    return datetime.combine(first, time(), UTC), datetime.combine(last + timedelta(days=1), time(), UTC)
+
+
+def check_day(day: date, *, today: date | None = None) -> date:
+    """A day whose metrics can exist: not after today (UTC)."""
+    today = today or datetime.now(UTC).date()
+    if day > today:
+        raise ConfigError(f"{day.isoformat()} is in the future (today is {today.isoformat()} UTC)",
+                          hint="pass --day with today's date or an earlier one")
+    return day
+
+
+def compute(db: Database, first: date, last: date | None = None, *, role: str | None = None) -> list[MetricsRow]:
+    """The rows for the days first..last (inclusive), ordered by day, role, model; nothing is written."""
+    start, end = day_bounds(first, last or first)
+    params = {"start": start, "end": end, "statuses": list(TASK_STATUSES), "role": role}
+    query = sql.SQL("{} ORDER BY 1, 2, 3").format(_query(db))
+    with db.connection() as conn:
+        conn.execute(_WORK_MEM)
+        rows = conn.execute(query, params).fetchall()
+    return [MetricsRow(**row) for row in rows]
+
+
+def materialize(db: Database, first: date, last: date | None = None) -> list[MetricsRow]:
+    """Replace the `agent_metrics` rows of the days first..last with freshly computed ones, atomically.
+
+    Other days' rows are untouched; a day without tasks ends with no rows (never zero rows of figures).
+    """
+    start, end = day_bounds(first, last or first)
+    params = {"start": start, "end": end, "statuses": list(TASK_STATUSES), "role": None}
+    columns = [f for f in MetricsRow.__dataclass_fields__ if f != "day"]
+    insert = sql.SQL(
+        """
+        WITH computed AS ({query})
+        INSERT INTO agent_metrics (time_window_start, time_window_end, {columns})
+        SELECT (c.day::timestamp AT TIME ZONE 'UTC'), ((c.day + 1)::timestamp AT TIME ZONE 'UTC'), {columns}
+        FROM computed c
+        RETURNING (time_window_start AT TIME ZONE 'UTC')::date AS day, {columns}
+        """
+    ).format(query=_query(db), columns=sql.SQL(", ").join(map(sql.Identifier, columns)))
+    with db.connection() as conn:
+        conn.execute(_WORK_MEM)
+        conn.execute("DELETE FROM agent_metrics WHERE time_window_start >= %s AND time_window_start < %s",
+                     (start, end))
+        rows = conn.execute(insert, params).fetchall()
+    ordered = sorted(rows, key=lambda r: (r["day"], r["agent_role"], r["model"]))
+    return [MetricsRow(**row) for row in ordered]
+
+
+def stored(db: Database, first: date, last: date | None = None) -> list[MetricsRow]:
+    """The rows the asset last wrote for those days."""
+    start, end = day_bounds(first, last or first)
+    columns = ", ".join(f for f in MetricsRow.__dataclass_fields__ if f != "day")
+    rows = db.fetch_all(
+        f"""
+        SELECT (time_window_start AT TIME ZONE 'UTC')::date AS day, {columns} FROM agent_metrics
+        WHERE time_window_start >= %s AND time_window_start < %s ORDER BY 1, agent_role, model
+        """,
+        (start, end),
+    )
+    return [MetricsRow(**row) for row in rows]

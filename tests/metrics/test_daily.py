@@ -1,0 +1,97 @@
+"""The SQL figures against values computed by hand on a seeded table."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+
+from cognitionos_dagster.db.connection import Database
+from cognitionos_dagster.errors import ConfigError
+from cognitionos_dagster.metrics.daily import check_day, compute, materialize, stored
+
+Seed = Callable[..., None]
+DAY = date(2026, 11, 10)
+LATENCIES = [float(v) for v in (900, 120, 450, 300, 75, 1500, 610, 220, 380, 1010, 95, 130, 770, 240, 560,
+                                 330, 410, 180, 2600, 505, 610, 710)]
+
+
+def nearest_rank(values: list[float], p: float) -> int:
+    """The smallest value with at least p of the values at or below it (percentile_disc)."""
+    ordered = sorted(values)
+    return int(ordered[math.ceil(p * len(ordered)) - 1])
+
+
+def test_figures_match_a_hand_count(db: Database, seed: Seed) -> None:
+    n = len(LATENCIES)
+    statuses = ["succeeded"] * 17 + ["failed", "escalated", "skipped", "succeeded", "failed"]
+    costs = [0.002 * (i + 1) for i in range(n)]
+    quality = [0.5 + 0.02 * i for i in range(n)]
+    attempts = [1] * 19 + [2, 3, 1]
+    seed(DAY, "planner", LATENCIES, statuses=statuses, costs=costs, quality=quality, attempts=attempts)
+    seed(DAY, "critic", [100.0, 300.0], model="gpt-4o", costs=[0.5, None])
+    seed(DAY, "planner", [5000.0], statuses=["running"])  # not ended: not a task
+
+    rows = {(r.agent_role, r.model): r for r in compute(db, DAY)}
+    planner = rows[("planner", "gpt-4o-mini")]
+    assert planner.task_count == n
+    assert planner.p95_latency_ms == nearest_rank(LATENCIES, 0.95) == 1500
+    assert planner.p99_latency_ms == nearest_rank(LATENCIES, 0.99) == 2600
+    assert planner.avg_latency_ms == round(sum(LATENCIES) / n)
+    assert planner.success_rate == pytest.approx(18 / n)
+    assert planner.failure_rate == pytest.approx(4 / n)
+    assert planner.retry_rate == pytest.approx(2 / n)
+    assert planner.avg_cost_per_task == pytest.approx(sum(costs) / n)
+    assert planner.avg_quality_score == pytest.approx(sum(quality) / n)
+    assert planner.avg_confidence == pytest.approx(0.9)
+    assert planner.total_tokens_used == 120 * n
+    assert planner.hallucination_rate is None  # no grounding signal yet: never a made-up 0
+    critic = rows[("critic", "gpt-4o")]
+    assert critic.task_count == 2 and critic.avg_cost_per_task == pytest.approx(0.25)
+    assert critic.p95_latency_ms == 300 and critic.p99_latency_ms == 300
+    assert [r.agent_role for r in compute(db, DAY, role="critic")] == ["critic"]
+
+
+def test_rerunning_a_day_replaces_it_and_leaves_other_days_alone(db: Database, seed: Seed) -> None:
+    other = date(2026, 11, 9)
+    seed(other, "planner", [100.0, 200.0])
+    seed(DAY, "planner", [100.0])
+    materialize(db, other, DAY)
+    assert [(r.day, r.task_count) for r in stored(db, other, DAY)] == [(other, 2), (DAY, 1)]
+    before = db.fetch_one("SELECT id, created_at FROM agent_metrics WHERE time_window_start < %s", (DAY,))
+
+    seed(DAY, "planner", [300.0, 400.0])
+    seed(DAY, "executor", [50.0])
+    materialize(db, DAY)
+    assert [(r.day, r.agent_role, r.task_count) for r in stored(db, other, DAY)] == [
+        (other, "planner", 2), (DAY, "executor", 1), (DAY, "planner", 3)]
+    assert db.fetch_one("SELECT id, created_at FROM agent_metrics WHERE time_window_start < %s", (DAY,)) == before
+    assert db.fetch_one("SELECT count(*) AS n FROM agent_metrics")["n"] == 3
+
+
+def test_a_day_without_tasks_has_no_rows_not_zeros(db: Database, seed: Seed) -> None:
+    seed(DAY, "planner", [100.0])
+    materialize(db, DAY)
+    seed(DAY, "planner", [100.0], statuses=["running"])
+    db.execute("DELETE FROM workflow_execution_steps WHERE status = 'succeeded'")
+    assert compute(db, DAY) == [] and materialize(db, DAY) == [] and stored(db, DAY) == []
+
+
+def test_a_future_day_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="2026-12-06 is in the future"):
+        check_day(date(2026, 12, 6), today=date(2026, 12, 5))
+    assert check_day(date(2026, 12, 5), today=date(2026, 12, 5)) == date(2026, 12, 5)
+
+
+def test_hallucination_rate_comes_from_the_gate_results_once_they_carry_a_verdict(db: Database,
+                                                                                 seed: Seed) -> None:
+    seed(DAY, "planner", [100.0] * 4)
+    assert compute(db, DAY)[0].hallucination_rate is None
+    db.execute("ALTER TABLE quality_gate_results ADD COLUMN hallucinated boolean")
+    for step, flag in (("s0", True), ("s1", False), ("s2", False)):  # s3 has no verdict: left out
+        db.execute("INSERT INTO quality_gate_results (run_id, step_id, agent_role, passed, hallucinated) "
+                   "SELECT execution_id, step_id, agent_role, true, %s FROM workflow_execution_steps "
+                   "WHERE step_id = %s", (flag, step))
+    assert compute(db, DAY)[0].hallucination_rate == pytest.approx(1 / 3)
