@@ -18,4 +18,7 @@ from cognitionos_dagster.settings import load_settings
 def build_definitions() -> dg.Definitions:
     settings = load_settings()
     platform = dg.Definitions(jobs=[platform_health], resources={"db": DatabaseResource()})
-    return dg.Definitions.merge(platform, workflow_definitions(settings), memory_definitions())
+    # Every job defaults to the in-process executor: asset jobs (memory_lifecycle with its checks)
+    # otherwise spawn a process per step, which costs about a second each on this kind of machine.
+    executor = dg.Definitions(executor=dg.in_process_executor)
+    return dg.Definitions.merge(platform, workflow_definitions(settings), memory_definitions(), executor)

@@ -133,8 +133,7 @@ def test_cognos_dev_runs_a_job_stops_cleanly_and_keeps_runs(fresh_home: Path, tm
         postmaster = psutil.Process(embedded.status(dev_home / "pg").pid or -1)
         selector = {"repositoryLocationName": "cognitionos_dagster", "repositoryName": "__repository__",
                     "jobName": "platform_health"}
-        in_process = {"execution": {"config": {"in_process": {}}}}  # under test: the queue and daemon, not executors
-        launched = dev.gql(LAUNCH, {"p": {"selector": selector, "runConfigData": in_process}})["launchRun"]
+        launched = dev.gql(LAUNCH, {"p": {"selector": selector, "runConfigData": {}}})["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         run_id = launched["run"]["runId"]
         assert launched["run"]["status"] == "QUEUED"  # the queued coordinator; the daemon dequeues it
