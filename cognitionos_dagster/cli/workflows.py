@@ -60,14 +60,14 @@ def graph(
     """Print the compiled step graph of a workflow."""
     from cognitionos_dagster.compiler.export import render_graph
     from cognitionos_dagster.compiler.jobs import make_resolver
+    from cognitionos_dagster.defs.execution import find_spec
     from cognitionos_dagster.defs.workflows import load_workflows
-    from cognitionos_dagster.dsl.models import WorkflowRef
 
     if fmt not in ("mermaid", "dot", "json"):
         fail(f"unknown format {fmt!r}: use mermaid, dot or json")
-    loaded = load_workflows(_settings(specs), sync_registry=False)
-    resolve = make_resolver(loaded.specs)
-    spec = resolve(WorkflowRef.parse(workflow))
+    settings = _settings(specs)
+    spec = find_spec(settings, workflow, sync_registry=False)
+    resolve = make_resolver(load_workflows(settings, sync_registry=False).specs)
     print(render_graph(spec, resolve, fmt))
 
 
