@@ -19,6 +19,7 @@ from cognitionos_dagster.dsl.loader import load_specs
 from cognitionos_dagster.dsl.models import WorkflowSpec
 from cognitionos_dagster.errors import CognitionOSError, DatabaseError, SpecError
 from cognitionos_dagster.integrations.database import DatabaseResource
+from cognitionos_dagster.integrations.notifier import EscalationNotifier
 from cognitionos_dagster.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -120,18 +121,28 @@ def _specs_asset(loaded: LoadedWorkflows) -> dg.AssetsDefinition:
     return workflow_specs
 
 
-@dg.run_failure_sensor(name="escalation_reporter", description="Reports the escalations a failed workflow run left.")
-def escalation_reporter(context: dg.RunFailureSensorContext, db: DatabaseResource) -> None:
-    run = context.dagster_run
-    if "cognitionos/escalations" not in run.tags:
-        return
-    escalations = EscalationRepository(db.database()).for_run(run.run_id)
-    for esc in escalations:
-        context.log.warning(
-            f"ESCALATION {esc['id']} run {run.run_id} ({esc['workflow_id']}@{esc['workflow_version']}) "
-            f"step {esc['step_id']}: {esc['error']}"
-        )
-    context.instance.add_run_tags(run.run_id, {"cognitionos/escalations_reported": str(len(escalations))})
+def escalation_reporter(settings: Settings) -> dg.SensorDefinition:
+    """On by default when a webhook is configured: then each escalation reaches a person."""
+    status = dg.DefaultSensorStatus.RUNNING if settings.escalation_webhook else dg.DefaultSensorStatus.STOPPED
+
+    @dg.run_failure_sensor(name="escalation_reporter", default_status=status,
+                           description="Posts the escalations a failed workflow run left to the webhook.")
+    def _reporter(context: dg.RunFailureSensorContext, db: DatabaseResource, notifier: EscalationNotifier) -> None:
+        run = context.dagster_run
+        if "cognitionos/escalations" not in run.tags:
+            return
+        escalations = EscalationRepository(db.database()).for_run(run.run_id)
+        delivered = 0
+        for esc in escalations:
+            context.log.warning(
+                f"ESCALATION {esc['id']} run {run.run_id} ({esc['workflow_id']}@{esc['workflow_version']}) "
+                f"step {esc['step_id']}: {esc['error']}"
+            )
+            delivered += notifier.notify(esc)
+        context.instance.add_run_tags(run.run_id, {"cognitionos/escalations_reported": str(len(escalations)),
+                                                   "cognitionos/escalations_delivered": str(delivered)})
+
+    return _reporter
 
 
 def workflow_definitions(settings: Settings, *, specs: Sequence[WorkflowSpec] | None = None) -> dg.Definitions:
@@ -141,8 +152,8 @@ def workflow_definitions(settings: Settings, *, specs: Sequence[WorkflowSpec] | 
         jobs=compiled.jobs,
         schedules=compiled.schedules,
         assets=[_specs_asset(loaded)],
-        sensors=[escalation_reporter],
-        resources={"cognitionos": WorkflowServicesResource(db=DatabaseResource())},
+        sensors=[escalation_reporter(settings)],
+        resources={"cognitionos": WorkflowServicesResource(db=DatabaseResource()), "notifier": EscalationNotifier()},
     )
 
 
