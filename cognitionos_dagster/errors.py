@@ -55,7 +55,10 @@ class SpecError(CognitionOSError):
 
     @property
     def location(self) -> str:
-        parts = [self.file or "<spec>"]
+        """`file:line:col`, or empty when the error belongs to no file (a CLI argument, a reference)."""
+        if self.file is None:
+            return ""
+        parts = [self.file]
         if self.line is not None:
             parts.append(str(self.line))
             if self.column is not None:
@@ -63,7 +66,7 @@ class SpecError(CognitionOSError):
         return ":".join(parts)
 
     def __str__(self) -> str:
-        text = f"{self.location}: {self.message}"
+        text = f"{self.location}: {self.message}" if self.location else self.message
         return f"{text} ({self.hint})" if self.hint else text
 
 

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     embedding_model: str = "text-embedding-3-small"
     http_allowlist: str = ""
+    escalation_webhook: SecretStr | None = None
+    """Slack-compatible incoming webhook that receives each escalation (may embed a token)."""
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "COGNITIONOS_OTLP_ENDPOINT"),

@@ -10,6 +10,7 @@ from rich.table import Table
 from cognitionos_dagster.agents.catalog import DEFAULT_MODEL, AgentDefinition, load_agent_catalog
 from cognitionos_dagster.agents.prompts import PromptLibrary
 from cognitionos_dagster.cli.output import command, console, print_json
+from cognitionos_dagster.errors import ConfigError
 from cognitionos_dagster.settings import Settings, load_settings
 
 
@@ -42,6 +43,9 @@ def agents(
 ) -> None:
     """List the agent roles workflow steps can use, and the model each one calls."""
     settings = load_settings()
+    if not (settings.resources_dir / "agents").is_dir():
+        raise ConfigError(f"no agent definitions: {settings.resources_dir / 'agents'} is not a folder",
+                          hint="point COGNITIONOS_RESOURCES_DIR at the project's resources/ folder")
     catalog = load_agent_catalog(settings.resources_dir)
     prompts = PromptLibrary(settings.resources_dir)
     chosen = [catalog.get(role)] if role else catalog.all()

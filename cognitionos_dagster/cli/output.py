@@ -13,8 +13,18 @@ from rich.console import Console
 
 from cognitionos_dagster.errors import CognitionOSError
 
-console = Console(highlight=False, soft_wrap=True)  # piped output keeps whole lines
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped or redirected output has no width: rich would assume 80 columns and fold table cells
+# ("gpt-4o-m/ini"), which breaks grep and diff. Off a terminal, lines are as long as they need.
+_UNBOUNDED = 1_000
+
+
+def _width(stream: object) -> int | None:
+    isatty = getattr(stream, "isatty", None)
+    return None if callable(isatty) and isatty() else _UNBOUNDED
+
+
+console = Console(highlight=False, soft_wrap=True, width=_width(sys.stdout))
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr))
 
 
 def print_json(payload: Any) -> None:

@@ -19,12 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+class NotReady(RuntimeError):
+    """A child that others depend on exited, or did not answer in time."""
+
+
 @dataclass
 class Supervisor:
     commands: dict[str, Sequence[str]]
     env: dict[str, str]
     cwd: Path
     grace_seconds: float = 10.0
+    ready: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    """Per child, a check that must pass before the next child starts (e.g. the code server answers)."""
+    ready_timeout: float = 180.0
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _stopping: bool = False
 
@@ -33,6 +40,17 @@ class Supervisor:
             self.procs[name] = subprocess.Popen(
                 list(cmd), env=self.env, cwd=self.cwd, start_new_session=True
             )
+            if name in self.ready:
+                self._await_ready(name, self.ready[name])
+
+    def _await_ready(self, name: str, check: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        while not check():
+            if self.procs[name].poll() is not None:
+                raise NotReady(f"{name} exited with {self.procs[name].returncode} before it was ready")
+            if time.monotonic() > deadline:
+                raise NotReady(f"{name} was not ready after {self.ready_timeout:.0f} s")
+            time.sleep(0.2)
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         self._stopping = True
@@ -102,11 +120,17 @@ def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
 
 
 def run_supervised(
-    commands: dict[str, Sequence[str]], env: dict[str, str], cwd: Path, on_exit: Callable[[], None]
+    commands: dict[str, Sequence[str]], env: dict[str, str], cwd: Path, on_exit: Callable[[], None],
+    ready: dict[str, Callable[[], bool]] | None = None,
 ) -> int:
-    sup = Supervisor(commands, env, cwd)
+    sup = Supervisor(commands, env, cwd, ready=ready or {})
     try:
-        sup.start()
+        try:
+            sup.start()
+        except NotReady as exc:
+            print(f"cognos dev: {exc}; stopping", file=sys.stderr)
+            sup.stop()
+            return 1
         return sup.wait()
     finally:
         on_exit()

@@ -60,14 +60,14 @@ def graph(
     """Print the compiled step graph of a workflow."""
     from cognitionos_dagster.compiler.export import render_graph
     from cognitionos_dagster.compiler.jobs import make_resolver
+    from cognitionos_dagster.defs.execution import find_spec
     from cognitionos_dagster.defs.workflows import load_workflows
-    from cognitionos_dagster.dsl.models import WorkflowRef
 
     if fmt not in ("mermaid", "dot", "json"):
         fail(f"unknown format {fmt!r}: use mermaid, dot or json")
-    loaded = load_workflows(_settings(specs), sync_registry=False)
-    resolve = make_resolver(loaded.specs)
-    spec = resolve(WorkflowRef.parse(workflow))
+    settings = _settings(specs)
+    spec = find_spec(settings, workflow, sync_registry=False)
+    resolve = make_resolver(load_workflows(settings, sync_registry=False).specs)
     print(render_graph(spec, resolve, fmt))
 
 
@@ -77,18 +77,25 @@ def run(
     inputs: list[str] = typer.Option(None, "--input", "-i", help="name=value (YAML scalar or flow value)."),
     input_file: Path | None = typer.Option(None, "--input-file", help="YAML file with a mapping of inputs."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (also when the run fails)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Dagster's own log lines too."),
     specs: Path | None = SpecsOption,
 ) -> None:
     """Execute a workflow now on the configured Dagster instance; exit 0 only when it succeeds."""
+    from cognitionos_dagster.cli.progress import dagster_logs_held, step_records, watch
     from cognitionos_dagster.defs.execution import find_job, open_instance, parse_inputs, run_workflow
 
     settings = _settings(specs)
     spec, job_name = find_job(settings, workflow)
     values = spec.validate_inputs(parse_inputs(inputs or [], input_file))
     instance = open_instance(settings)
-    if not as_json:
-        console.print(f"running {spec.ref} (job {job_name}) …")
-    rep = run_workflow(settings, instance, spec, values, job_name=job_name)
+    with dagster_logs_held(verbose):
+        if as_json:
+            rep = run_workflow(settings, instance, spec, values, job_name=job_name)
+        else:
+            console.print(f"running {spec.ref} (job {job_name}) …")
+            rep = watch(instance, job_name, spec.topological_order(),
+                        lambda: run_workflow(settings, instance, spec, values, job_name=job_name), console,
+                        step_records(settings))
     _print_report(rep, as_json)
 
 
@@ -124,13 +131,17 @@ def _print_report(rep: object, as_json: bool) -> None:
         for step_id, info in rep.steps.items():
             line = f"  {step_id:<28} {info['status']:<10} attempts={info['attempts']}"
             if info.get("error"):
-                line += f"  {str(info['error']).splitlines()[0][:160]}"
+                line += f"  {str(info['error']).strip().splitlines()[0][:160]}"
             console.print(line, markup=False, highlight=False)
         for key, info in rep.assets.items():
             checks = ", ".join(f"{n} {'passed' if c['passed'] else 'FAILED'}" for n, c in info["checks"].items())
             state = "materialized" if info["materialized"] else "not materialized"
             console.print(f"  asset {key}: {state}" + (f"; {checks}" if checks else ""), markup=False,
                           highlight=False)
+        if rep.status != "success":
+            console.print(f"hint: the full error and traceback are in the run's logs: `cognos runs`, or the UI's "
+                          f"run page /runs/{rep.run_id}; `cognos replay {rep.run_id} --from-failure` retries",
+                          markup=False, highlight=False)
         console.print("outputs:", markup=False)
         console.print(json.dumps(rep.outputs, indent=2, default=str), markup=False, highlight=False)
     if rep.status != "success":

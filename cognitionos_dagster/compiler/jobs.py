@@ -95,12 +95,14 @@ def compile_workflows(
         else:
             job = workflow_job(spec, graphs[spec.job_name], name=spec.id)
         out.jobs.append(job)
-        if spec.schedule:
+        schedule = spec.schedule_spec
+        if schedule:
             out.schedules.append(
                 dg.ScheduleDefinition(
                     name=f"{spec.id}_schedule",
                     job=job,
-                    cron_schedule=spec.schedule,
+                    cron_schedule=schedule.cron,
+                    run_config=spec.validate_inputs(schedule.inputs) if schedule.inputs else None,
                     default_status=dg.DefaultScheduleStatus.STOPPED,
                     description=f"`schedule:` of {spec.ref}; stopped until turned on in the UI",
                 )

@@ -20,5 +20,8 @@ def build_definitions() -> dg.Definitions:
     settings = load_settings()
     platform = dg.Definitions(jobs=[platform_health], resources={"db": DatabaseResource()})
     workflows = workflow_definitions(settings)
+    # Every job defaults to the in-process executor: asset jobs (memory_lifecycle with its checks)
+    # otherwise spawn a process per step, which costs about a second each on this kind of machine.
+    executor = dg.Definitions(executor=dg.in_process_executor)
     return dg.Definitions.merge(platform, workflows, memory_definitions(memory_handoffs(workflows)),
-                                metrics_definitions())
+                                metrics_definitions(), executor)

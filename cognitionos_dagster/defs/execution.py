@@ -47,13 +47,13 @@ def open_instance(settings: Settings) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(settings.dagster_home))
 
 
-def find_spec(settings: Settings, ref_text: str) -> WorkflowSpec:
-    return find_job(settings, ref_text)[0]
+def find_spec(settings: Settings, ref_text: str, *, sync_registry: bool = True) -> WorkflowSpec:
+    return find_job(settings, ref_text, sync_registry=sync_registry)[0]
 
 
-def find_job(settings: Settings, ref_text: str) -> tuple[WorkflowSpec, str]:
+def find_job(settings: Settings, ref_text: str, *, sync_registry: bool = True) -> tuple[WorkflowSpec, str]:
     """The spec and the job to launch: `<id>` for the newest version (it materialises the assets)."""
-    loaded = load_workflows(settings)
+    loaded = load_workflows(settings, sync_registry=sync_registry)
     ref = WorkflowRef.parse(ref_text)
     try:
         spec = make_resolver(loaded.specs)(ref)
@@ -61,9 +61,27 @@ def find_job(settings: Settings, ref_text: str) -> tuple[WorkflowSpec, str]:
         return spec, spec.id if newest is spec else spec.job_name
     except SpecError:
         known = ", ".join(sorted(f"{s.ref}" for s in loaded.specs)) or "none"
-        bad = [str(e) for e in loaded.errors if ref.id in str(e)]
-        raise SpecError(f"no workflow {ref} (known: {known})" + (f"; left out: {bad[0]}" if bad else ""),
+        bad = _own_errors(loaded.errors, ref.id)
+        raise SpecError(f"no workflow `{ref}` (known: {known})" + (f"; left out: {bad[0]}" if bad else ""),
                         hint="check the id/version, or run `cognos lint`") from None
+
+
+def _own_errors(errors: list[SpecError], workflow_id: str) -> list[str]:
+    """The errors of the workflow's own file first (`<id>.yaml`, or naming `id: <id>`), never
+    another file's error that merely mentions the id (a caller of it, say)."""
+    own = [e for e in errors if e.file and Path(e.file).stem == workflow_id]
+    if not own:
+        own = [e for e in errors if e.file and _declares(Path(e.file), workflow_id)]
+    return [str(e) for e in own]
+
+
+def _declares(path: Path, workflow_id: str) -> bool:
+    import re
+
+    try:
+        return re.search(rf"^id:\s*['\"]?{re.escape(workflow_id)}['\"]?\s*$", path.read_text(), re.M) is not None
+    except OSError:
+        return False
 
 
 def run_workflow(settings: Settings, instance: dg.DagsterInstance, spec: WorkflowSpec,

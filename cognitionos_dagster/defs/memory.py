@@ -30,10 +30,12 @@ warnings.filterwarnings(
 )
 
 # The seed's jobs/: gc_daily, compress_old, archive_stale. Crons are in the server's time zone.
+# Each name starts with the job it runs, so it is never taken for the `memory_gc` workflow's
+# own `memory_gc_schedule`.
 SCHEDULES = {
-    "memory_gc_daily": ("0 3 * * *", ["expire", "gc"]),
-    "memory_compress_old": ("30 3 * * *", ["compress"]),
-    "memory_archive_stale": ("0 4 * * *", ["archive"]),
+    "memory_lifecycle_gc_daily": ("0 3 * * *", ["expire", "gc"]),
+    "memory_lifecycle_compress_daily": ("30 3 * * *", ["compress"]),
+    "memory_lifecycle_archive_daily": ("0 4 * * *", ["archive"]),
 }
 
 

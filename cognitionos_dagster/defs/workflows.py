@@ -22,6 +22,7 @@ from cognitionos_dagster.dsl.loader import load_specs
 from cognitionos_dagster.dsl.models import WorkflowSpec
 from cognitionos_dagster.errors import CognitionOSError, DatabaseError, SpecError
 from cognitionos_dagster.integrations.database import DatabaseResource
+from cognitionos_dagster.integrations.notifier import EscalationNotifier
 from cognitionos_dagster.integrations.workflow_assets import IO_MANAGER_KEY, WorkflowAssetIOManager
 from cognitionos_dagster.settings import Settings
 
@@ -124,18 +125,28 @@ def _specs_asset(loaded: LoadedWorkflows) -> dg.AssetsDefinition:
     return workflow_specs
 
 
-@dg.run_failure_sensor(name="escalation_reporter", description="Reports the escalations a failed workflow run left.")
-def escalation_reporter(context: dg.RunFailureSensorContext, db: DatabaseResource) -> None:
-    run = context.dagster_run
-    if "cognitionos/escalations" not in run.tags:
-        return
-    escalations = EscalationRepository(db.database()).for_run(run.run_id)
-    for esc in escalations:
-        context.log.warning(
-            f"ESCALATION {esc['id']} run {run.run_id} ({esc['workflow_id']}@{esc['workflow_version']}) "
-            f"step {esc['step_id']}: {esc['error']}"
-        )
-    context.instance.add_run_tags(run.run_id, {"cognitionos/escalations_reported": str(len(escalations))})
+def escalation_reporter(settings: Settings) -> dg.SensorDefinition:
+    """On by default when a webhook is configured: then each escalation reaches a person."""
+    status = dg.DefaultSensorStatus.RUNNING if settings.escalation_webhook else dg.DefaultSensorStatus.STOPPED
+
+    @dg.run_failure_sensor(name="escalation_reporter", default_status=status,
+                           description="Posts the escalations a failed workflow run left to the webhook.")
+    def _reporter(context: dg.RunFailureSensorContext, db: DatabaseResource, notifier: EscalationNotifier) -> None:
+        run = context.dagster_run
+        if "cognitionos/escalations" not in run.tags:
+            return
+        escalations = EscalationRepository(db.database()).for_run(run.run_id)
+        delivered = 0
+        for esc in escalations:
+            context.log.warning(
+                f"ESCALATION {esc['id']} run {run.run_id} ({esc['workflow_id']}@{esc['workflow_version']}) "
+                f"step {esc['step_id']}: {esc['error']}"
+            )
+            delivered += notifier.notify(esc)
+        context.instance.add_run_tags(run.run_id, {"cognitionos/escalations_reported": str(len(escalations)),
+                                                   "cognitionos/escalations_delivered": str(delivered)})
+
+    return _reporter
 
 
 @dg.run_failure_sensor(name="execution_closer", default_status=dg.DefaultSensorStatus.RUNNING,
@@ -156,7 +167,7 @@ def execution_closer(context: dg.RunFailureSensorContext, db: DatabaseResource) 
 def workflow_definitions(settings: Settings, *, specs: Sequence[WorkflowSpec] | None = None) -> dg.Definitions:
     loaded = LoadedWorkflows(specs=list(specs)) if specs is not None else _load_or_report(settings)
     compiled = compile_workflows(loaded.specs, blocking_policies=_blocking_policies(settings, loaded.specs))
-    sensors: list[dg.SensorDefinition] = [escalation_reporter, execution_closer]
+    sensors: list[dg.SensorDefinition] = [escalation_reporter(settings), execution_closer]
     eager = [a for a in compiled.assets if any(c is not None for c in a.automation_conditions_by_key.values())]
     if eager:
         sensors.append(dg.AutomationConditionSensorDefinition(
@@ -169,7 +180,7 @@ def workflow_definitions(settings: Settings, *, specs: Sequence[WorkflowSpec] | 
         schedules=compiled.schedules,
         assets=[_specs_asset(loaded), *compiled.assets],
         sensors=sensors,
-        resources={"cognitionos": WorkflowServicesResource(db=DatabaseResource()),
+        resources={"cognitionos": WorkflowServicesResource(db=DatabaseResource()), "notifier": EscalationNotifier(),
                    IO_MANAGER_KEY: WorkflowAssetIOManager(db=DatabaseResource())},
     )
 

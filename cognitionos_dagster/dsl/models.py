@@ -26,7 +26,7 @@ from pydantic import (
 from cognitionos_dagster.dsl import formats
 from cognitionos_dagster.dsl.expressions import referenced_steps
 from cognitionos_dagster.dsl.inputs import InputType, validate_inputs, value_problem
-from cognitionos_dagster.errors import SpecError
+from cognitionos_dagster.errors import CognitionOSError, SpecError
 
 OnFailure = Literal["retry", "skip", "reassign", "escalate", "fail"]
 Backoff = Literal["constant", "linear", "exponential"]
@@ -256,12 +256,28 @@ class AssetSpec(_Model):
         return None if value is None else formats.check_identifier(value, "asset group")
 
 
+class ScheduleSpec(_Model):
+    """`schedule: {cron: "...", inputs: {...}}`: when to run, and with which inputs (the plain
+    string form is the cron alone, each run with the inputs' defaults)."""
+
+    cron: str = Field(json_schema_extra={"maxLength": formats.MAX_SCHEDULE_LENGTH})  # checked in _cron
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        return formats.check_cron(value)
+
+
+_Cron = Annotated[str, Field(json_schema_extra={"maxLength": formats.MAX_SCHEDULE_LENGTH})]  # checked in _schedule
+
+
 class WorkflowSpec(_Model):
     id: str
     version: str = Field(json_schema_extra={"maxLength": formats.MAX_VERSION_LENGTH})  # checked in _version
     name: str | None = Field(default=None, max_length=formats.MAX_NAME_LENGTH)
     description: str | None = None
-    schedule: str | None = Field(default=None, json_schema_extra={"maxLength": formats.MAX_SCHEDULE_LENGTH})
+    schedule: _Cron | ScheduleSpec | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
@@ -285,8 +301,24 @@ class WorkflowSpec(_Model):
 
     @field_validator("schedule")
     @classmethod
-    def _schedule(cls, value: str | None) -> str | None:
-        return None if value is None else formats.check_cron(value)
+    def _schedule(cls, value: str | ScheduleSpec | None) -> str | ScheduleSpec | None:
+        return formats.check_cron(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _schedule_inputs(self) -> WorkflowSpec:
+        if isinstance(self.schedule, ScheduleSpec) and self.schedule.inputs:
+            try:
+                validate_inputs(self.inputs, self.schedule.inputs)
+            except CognitionOSError as exc:
+                raise ValueError(f"schedule.inputs: {exc}") from None
+        return self
+
+    @property
+    def schedule_spec(self) -> ScheduleSpec | None:
+        """The schedule in its one full form, whichever way the file wrote it."""
+        if isinstance(self.schedule, str):
+            return ScheduleSpec(cron=self.schedule)
+        return self.schedule
 
     @field_validator("inputs")
     @classmethod

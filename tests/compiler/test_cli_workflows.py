@@ -48,7 +48,7 @@ def test_run_json_success_and_typed_inputs(write_spec: Writer) -> None:
     code, _, err = cognos("run", "echo", "--input", "n=two")
     assert code == 1 and "n" in err and "integer" in err
     code, _, err = cognos("run", "nope")
-    assert code == 1 and "no workflow nope" in err and "echo@1.0.0" in err
+    assert code == 1 and "no workflow `nope`" in err and "echo@1.0.0" in err
 
 
 def test_run_failure_reports_json_and_exit_1(write_spec: Writer) -> None:

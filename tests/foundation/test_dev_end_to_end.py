@@ -53,6 +53,7 @@ class Dev:
         env = {k: v for k, v in os.environ.items() if k != "COGNITIONOS_DATABASE_URL"}
         env["COGNITIONOS_HOME"] = str(home)
         self.log = log
+        self.started = time.monotonic()
         self.base = f"http://127.0.0.1:{port}"
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -133,8 +134,7 @@ def test_cognos_dev_runs_a_job_stops_cleanly_and_keeps_runs(fresh_home: Path, tm
         postmaster = psutil.Process(embedded.status(dev_home / "pg").pid or -1)
         selector = {"repositoryLocationName": "cognitionos_dagster", "repositoryName": "__repository__",
                     "jobName": "platform_health"}
-        in_process = {"execution": {"config": {"in_process": {}}}}  # under test: the queue and daemon, not executors
-        launched = dev.gql(LAUNCH, {"p": {"selector": selector, "runConfigData": in_process}})["launchRun"]
+        launched = dev.gql(LAUNCH, {"p": {"selector": selector, "runConfigData": {}}})["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         run_id = launched["run"]["runId"]
         assert launched["run"]["status"] == "QUEUED"  # the queued coordinator; the daemon dequeues it
@@ -159,6 +159,12 @@ def test_cognos_dev_runs_a_job_stops_cleanly_and_keeps_runs(fresh_home: Path, tm
             return bool(status == "SUCCESS")
 
         dev.wait_for("the workflow run to succeed", workflow_finished, 120)
+        # One code server for both the webserver and the daemon: the daemon's workspace reload
+        # (every 60 s) reconnects to it instead of replacing its own, so none times out.
+        time.sleep(max(0.0, 95 - (time.monotonic() - dev.started)))
+        log = dev.log.read_text(errors="replace")
+        assert "No heartbeat received" not in log, dev.tail()
+        assert log.count("Started Dagster code proxy server") == 1, dev.tail()
         _stop_and_check_everything_is_gone(dev, postmaster)
         assert not embedded.status(dev_home / "pg").running
 

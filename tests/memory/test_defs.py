@@ -139,11 +139,11 @@ def test_quota_sensor_requests_compression_and_stops_when_done(
 def test_schedules_are_stopped_by_default_with_documented_crons(dagster_instance: dg.DagsterInstance,
                                                                 ns: str) -> None:
     assert {s.name: (s.cron_schedule, s.default_status) for s in memory_schedules} == {
-        "memory_gc_daily": ("0 3 * * *", dg.DefaultScheduleStatus.STOPPED),
-        "memory_compress_old": ("30 3 * * *", dg.DefaultScheduleStatus.STOPPED),
-        "memory_archive_stale": ("0 4 * * *", dg.DefaultScheduleStatus.STOPPED),
+        "memory_lifecycle_gc_daily": ("0 3 * * *", dg.DefaultScheduleStatus.STOPPED),
+        "memory_lifecycle_compress_daily": ("30 3 * * *", dg.DefaultScheduleStatus.STOPPED),
+        "memory_lifecycle_archive_daily": ("0 4 * * *", dg.DefaultScheduleStatus.STOPPED),
     }
-    gc = next(s for s in memory_schedules if s.name == "memory_gc_daily")
+    gc = next(s for s in memory_schedules if s.name == "memory_lifecycle_gc_daily")
     tick = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
     with dg.build_schedule_context(instance=dagster_instance, scheduled_execution_time=tick) as context:
         requests = list(gc(context))

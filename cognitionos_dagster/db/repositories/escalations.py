@@ -43,12 +43,21 @@ class EscalationRepository:
             "SELECT * FROM escalations WHERE status = 'open' ORDER BY created_at DESC LIMIT %s", (limit,)
         )
 
-    def resolve(self, escalation_id: str, *, by: str) -> bool:
+    def list(self, *, open_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+        where = "WHERE status = 'open'" if open_only else ""
+        return self.db.fetch_all(f"SELECT * FROM escalations {where} ORDER BY created_at DESC LIMIT %s", (limit,))
+
+    def get(self, escalation_id: str) -> dict[str, Any] | None:
+        return self.db.fetch_one("SELECT * FROM escalations WHERE id::text = %s", (escalation_id,))
+
+    def resolve(self, escalation_id: str, *, by: str, note: str | None = None) -> bool:
+        """Close an open escalation; the note is kept in `context.resolution_note`."""
+        extra = Jsonb({"resolution_note": note} if note else {})
         return (
             self.db.execute(
-                "UPDATE escalations SET status = 'resolved', resolved_at = now(), resolved_by = %s "
-                "WHERE id = %s AND status = 'open'",
-                (by, escalation_id),
+                "UPDATE escalations SET status = 'resolved', resolved_at = now(), resolved_by = %s, "
+                "context = context || %s WHERE id::text = %s AND status = 'open'",
+                (by, extra, escalation_id),
             )
             == 1
         )

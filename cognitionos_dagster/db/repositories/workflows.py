@@ -97,7 +97,8 @@ class WorkflowRegistry:
                 """,
                 (
                     spec.id, spec.version, spec.name or spec.id, spec.description,
-                    Jsonb(spec.model_dump(mode="json")), spec.sha256, spec.source_path, spec.schedule,
+                    Jsonb(spec.model_dump(mode="json")), spec.sha256, spec.source_path,
+                    spec.schedule_spec.cron if spec.schedule_spec else None,
                 ),
             ).rowcount)
         except psycopg.DataError as exc:
