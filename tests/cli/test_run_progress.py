@@ -59,7 +59,7 @@ def test_a_failed_step_is_one_line_and_a_hint(write_spec: Writer) -> None:
 
     code, out, _ = cognos("run", "watched", "-i", "fail=true", "--json")
     report = json.loads(out)  # --json is still exactly one object
-    assert code == 1 and set(report) == {"run_id", "workflow_id", "version", "status", "outputs", "steps"}
+    assert code == 1 and set(report) == {"run_id", "workflow_id", "version", "status", "outputs", "steps", "assets"}
 
 
 def test_a_terminal_gets_a_live_table(write_spec: Writer) -> None:
