@@ -182,18 +182,21 @@ class AgentExecutor:
             return None
         assert call.output is not None
         policy = get_policy(self.policies, call.request.quality_gate)
-        critique = self.self_critique(call) if policy.require_self_critique else None
+        critique = self.self_critique(call, policy) if policy.critique_rounds else None
         r = call.request
         return evaluate(policy, call.output, call.confidence, self_critique=critique, db=self.db, run_id=r.run_id,
-                        step_id=r.step_id, agent_role=call.definition.role)
+                        step_id=r.step_id, agent_role=call.definition.role,
+                        context=[h.content for h in call.context])
 
-    def self_critique(self, call: AgentCall) -> float | None:
+    def self_critique(self, call: AgentCall, policy: QualityPolicy | None = None) -> float | None:
+        """The policy's critic role (and model) reviews the answer; its `overall_quality` is the score."""
         if self.reviewer is None:
             return None
         assert call.output is not None
         r = call.request
         review = self.reviewer(AgentRequest(
-            role="critic", run_id=r.run_id, step_id=f"{r.step_id or call.definition.role}.critique",
+            role=policy.critic_role if policy else "critic", model=policy.critic_model if policy else None,
+            run_id=r.run_id, step_id=f"{r.step_id or call.definition.role}.critique",
             replay_run_id=r.replay_run_id,
             input={"content": call.output.model_dump_json(), "criteria": CRITIQUE_CRITERIA,
                    "context": f"Review of the {call.definition.role} agent's answer to: "

@@ -1,0 +1,40 @@
+"""Quality gate results keep the quality engine's scores; policies keep their whole file.
+
+Why: a gate now judges with a verifier (K samples: median and spread), a self-critique loop
+(rounds) and a grounding scorer (hallucination flag and score). `agent_metrics` computes
+`hallucination_rate` as the average of `hallucinated` over results where it is not NULL
+(NULL: the step used no context, so there was nothing to be grounded in). `details` holds
+every scorer's verdict and the score trajectory; `quality_gate_policies.config` the whole
+policy file, so the table stays in step with `resources/policies/quality/`.
+
+Revision ID: 0016
+"""
+
+from alembic import op
+
+revision = "0016"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("""
+        ALTER TABLE quality_gate_results
+            ADD COLUMN verifier_score double precision,
+            ADD COLUMN verifier_spread double precision,
+            ADD COLUMN critique_rounds integer,
+            ADD COLUMN hallucinated boolean,
+            ADD COLUMN hallucination_score double precision,
+            ADD COLUMN details jsonb;
+        ALTER TABLE quality_gate_policies ADD COLUMN config jsonb;
+    """)
+
+
+def downgrade() -> None:
+    op.execute("""
+        ALTER TABLE quality_gate_policies DROP COLUMN config;
+        ALTER TABLE quality_gate_results
+            DROP COLUMN details, DROP COLUMN hallucination_score, DROP COLUMN hallucinated,
+            DROP COLUMN critique_rounds, DROP COLUMN verifier_spread, DROP COLUMN verifier_score;
+    """)
