@@ -26,6 +26,7 @@ from cognitionos_dagster.errors import AgentError
 from cognitionos_dagster.llm.client import ModelClient
 from cognitionos_dagster.llm.types import CallContext, ChatMessage, ChatRequest, Completion
 from cognitionos_dagster.memory.interface import MemoryHit, MemoryProvider
+from cognitionos_dagster.quality.critique import CritiqueOutcome, Review, critique_loop
 from cognitionos_dagster.quality.gate import GateResult, evaluate
 from cognitionos_dagster.quality.policies import QualityPolicy, get_policy
 from cognitionos_dagster.quality.scorers import quality_score
@@ -53,10 +54,12 @@ class AgentCall:
     completions: list[Completion] = field(default_factory=list)
     output: BaseModel | None = None
     gate: GateResult | None = None
+    round: int = 0  # a self-critique revision in progress: its calls are recorded as `<step>.revise[N]`
 
     def call_context(self) -> CallContext:
         r = self.request
-        return CallContext(run_id=r.run_id, step_id=r.step_id, prompt_version=self.prompt_version or None,
+        step_id = f"{r.step_id or self.definition.role}.revise[{self.round}]" if self.round else r.step_id
+        return CallContext(run_id=r.run_id, step_id=step_id, prompt_version=self.prompt_version or None,
                            replay_run_id=r.replay_run_id)
 
     @property
@@ -177,33 +180,83 @@ class AgentExecutor:
             )
 
     def quality_gate(self, call: AgentCall) -> GateResult | None:
-        """The named policy, if any; a policy requiring self-critique has the critic role review first."""
+        """The named policy, if any; a policy that critiques runs the self-critique loop first."""
         if not call.request.quality_gate:
             return None
         assert call.output is not None
         policy = get_policy(self.policies, call.request.quality_gate)
-        critique = self.self_critique(call, policy) if policy.critique_rounds else None
         r = call.request
-        return evaluate(policy, call.output, call.confidence, self_critique=critique, db=self.db, run_id=r.run_id,
-                        step_id=r.step_id, agent_role=call.definition.role,
-                        context=[h.content for h in call.context])
+        outcome = self.self_critique_loop(call, policy) if policy.critique_rounds else None
+        if outcome is not None:
+            call.output = outcome.best
+        return evaluate(
+            policy, call.output, call.confidence, self_critique=outcome.best_score if outcome else None,
+            db=self.db, run_id=r.run_id, step_id=r.step_id, agent_role=call.definition.role,
+            context=[h.content for h in call.context],
+            critique_rounds=outcome.reviews if outcome else None,
+            score_trajectory=outcome.trajectory if outcome else None,
+            details={"critique": {"best_round": outcome.best_round, "rounds": outcome.rounds}} if outcome else None,
+        )
 
-    def self_critique(self, call: AgentCall, policy: QualityPolicy | None = None) -> float | None:
-        """The policy's critic role (and model) reviews the answer; its `overall_quality` is the score."""
+    def self_critique_loop(self, call: AgentCall, policy: QualityPolicy) -> CritiqueOutcome[BaseModel] | None:
+        """Up to `policy.critique_rounds` revisions, each reviewed; the best-scoring answer is kept."""
         if self.reviewer is None:
             return None
         assert call.output is not None
+
+        def review(answer: BaseModel, number: int) -> Review:
+            with span("quality.critique_round", role=call.definition.role, round=number, kind="review"):
+                return self._review(call, policy, answer, number)
+
+        def revise(answer: BaseModel, critique: Review, number: int) -> BaseModel:
+            with span("quality.critique_round", role=call.definition.role, round=number, kind="revise"):
+                return self._revise(call, answer, critique, number)
+
+        return critique_loop(call.output, review=review, revise=revise, max_rounds=policy.critique_rounds,
+                             threshold=policy.min_quality_score)
+
+    def self_critique(self, call: AgentCall, policy: QualityPolicy | None = None) -> float | None:
+        """One review of the current answer (round 0); None without a reviewer."""
+        if self.reviewer is None or call.output is None:
+            return None
+        policy = policy or QualityPolicy(name="critique")
+        return self._review(call, policy, call.output, 0).score
+
+    def _review(self, call: AgentCall, policy: QualityPolicy, answer: BaseModel, number: int) -> Review:
+        """The critic's call for round `number`, recorded as `<step>.critique` (round 0) or `.critique[N]`."""
+        assert self.reviewer is not None
         r = call.request
-        review = self.reviewer(AgentRequest(
-            role=policy.critic_role if policy else "critic", model=policy.critic_model if policy else None,
-            run_id=r.run_id, step_id=f"{r.step_id or call.definition.role}.critique",
-            replay_run_id=r.replay_run_id,
-            input={"content": call.output.model_dump_json(), "criteria": CRITIQUE_CRITERIA,
+        suffix = ".critique" if number == 0 else f".critique[{number}]"
+        request = AgentRequest(
+            role=policy.critic_role, model=policy.critic_model, run_id=r.run_id,
+            step_id=f"{r.step_id or call.definition.role}{suffix}", replay_run_id=r.replay_run_id,
+            input={"content": answer.model_dump_json(), "criteria": CRITIQUE_CRITERIA,
                    "context": f"Review of the {call.definition.role} agent's answer to: "
                               f"{call.input.model_dump_json()[:1500]}"},
-        ))
-        value = review.output.get("overall_quality")
-        return float(value) if isinstance(value, int | float) else None
+        )
+        try:
+            output = self.reviewer(request).output
+        except LowConfidence as exc:  # a hesitant critic still scored the answer
+            output = exc.result.output
+        value = output.get("overall_quality")
+        score = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+        return Review(score=min(max(score, 0.0), 1.0), issues=list(output.get("issues") or []),
+                      suggestions=list(output.get("suggestions") or []))
+
+    def _revise(self, call: AgentCall, answer: BaseModel, critique: Review, number: int) -> BaseModel:
+        """The agent answers again with the critique; recorded as `<step>.revise[N]`."""
+        issues = "\n".join(f"- {i}" for i in critique.issues) or "- (none listed)"
+        suggestions = "\n".join(f"- {s}" for s in critique.suggestions) or "- (none listed)"
+        messages = [*call.messages, ChatMessage(role="assistant", content=answer.model_dump_json()[:4000]),
+                    ChatMessage(role="user", content=f"A reviewer scored this answer {critique.score:.2f}.\n"
+                                f"Issues:\n{issues}\nSuggestions:\n{suggestions}\n"
+                                "Revise the answer to fix them; answer with one JSON object matching the schema.")]
+        call.round = number
+        try:
+            completion = self.call_model(call, messages)
+            return self.validate_output(call, completion)
+        finally:
+            call.round = 0
 
     def record(self, call: AgentCall) -> AgentResult:
         assert call.output is not None
