@@ -22,7 +22,7 @@ from cognitionos_dagster.agents.output_text import parse_json_object, validation
 from cognitionos_dagster.agents.prompts import PromptLibrary
 from cognitionos_dagster.agents.requests import AgentRequest, AgentResult, LowConfidence
 from cognitionos_dagster.db.connection import Database
-from cognitionos_dagster.errors import AgentError
+from cognitionos_dagster.errors import AgentError, ModelError
 from cognitionos_dagster.llm.client import ModelClient
 from cognitionos_dagster.llm.types import CallContext, ChatMessage, ChatRequest, Completion
 from cognitionos_dagster.memory.interface import MemoryHit, MemoryProvider
@@ -30,6 +30,7 @@ from cognitionos_dagster.quality.critique import CritiqueOutcome, Review, critiq
 from cognitionos_dagster.quality.gate import GateResult, evaluate
 from cognitionos_dagster.quality.policies import QualityPolicy, get_policy
 from cognitionos_dagster.quality.scorers import quality_score
+from cognitionos_dagster.quality.verification import JudgeInvalid, JudgeUnavailable, VerifierOutcome, verify
 from cognitionos_dagster.tracing.spans import span
 
 log = logging.getLogger(__name__)
@@ -189,8 +190,14 @@ class AgentExecutor:
         outcome = self.self_critique_loop(call, policy) if policy.critique_rounds else None
         if outcome is not None:
             call.output = outcome.best
+        verified = self.cross_verify(call, policy) if policy.require_cross_verification else None
         return evaluate(
             policy, call.output, call.confidence, self_critique=outcome.best_score if outcome else None,
+            cross_verification=verified.score if verified else None,
+            verifier_spread=verified.spread if verified else None,
+            verifier_samples=verified.samples if verified else None,
+            verifier_problem=verified.problem if verified else None,
+            verifier_reasons=verified.reasons if verified else None,
             db=self.db, run_id=r.run_id, step_id=r.step_id, agent_role=call.definition.role,
             context=[h.content for h in call.context],
             critique_rounds=outcome.reviews if outcome else None,
@@ -214,6 +221,38 @@ class AgentExecutor:
 
         return critique_loop(call.output, review=review, revise=revise, max_rounds=policy.critique_rounds,
                              threshold=policy.min_quality_score)
+
+    def cross_verify(self, call: AgentCall, policy: QualityPolicy) -> VerifierOutcome | None:
+        """K independent judgements of the output against the step's input, `<step>.verify[k]` each."""
+        spec = policy.verifier
+        if self.reviewer is None or spec is None or call.output is None:
+            return None
+        r = call.request
+        content = call.output.model_dump_json()
+
+        def judge(k: int) -> tuple[float, list[str]]:
+            request = AgentRequest(
+                role=spec.role, model=spec.model, run_id=r.run_id, replay_run_id=r.replay_run_id,
+                step_id=f"{r.step_id or call.definition.role}.verify[{k}]",
+                input={"content": content, "criteria": CRITIQUE_CRITERIA,
+                       "context": f"Independent check of the {call.definition.role} agent's answer to: "
+                                  f"{call.input.model_dump_json()[:1500]}"},
+            )
+            with span("quality.verify", role=spec.role, sample=k):
+                try:
+                    output = self.reviewer(request).output  # type: ignore[misc]
+                except LowConfidence as exc:
+                    output = exc.result.output
+                except ModelError as exc:
+                    raise JudgeUnavailable(str(exc)) from exc
+                except AgentError as exc:
+                    raise JudgeInvalid(str(exc)) from exc
+            value = output.get("overall_quality")
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise JudgeInvalid(f"{spec.role} gave no numeric overall_quality")
+            return min(max(float(value), 0.0), 1.0), list(output.get("issues") or [])
+
+        return verify(judge, spec.samples)
 
     def self_critique(self, call: AgentCall, policy: QualityPolicy | None = None) -> float | None:
         """One review of the current answer (round 0); None without a reviewer."""
