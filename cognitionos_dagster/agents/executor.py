@@ -55,6 +55,7 @@ class AgentCall:
     completions: list[Completion] = field(default_factory=list)
     output: BaseModel | None = None
     gate: GateResult | None = None
+    raise_if_blocked: bool = True  # False: return a failed blocking gate instead of raising (cognos gates)
     round: int = 0  # a self-critique revision in progress: its calls are recorded as `<step>.revise[N]`
 
     def call_context(self) -> CallContext:
@@ -199,7 +200,7 @@ class AgentExecutor:
             verifier_problem=verified.problem if verified else None,
             verifier_reasons=verified.reasons if verified else None,
             db=self.db, run_id=r.run_id, step_id=r.step_id, agent_role=call.definition.role,
-            context=[h.content for h in call.context],
+            context=[h.content for h in call.context], raise_if_blocked=call.raise_if_blocked,
             critique_rounds=outcome.reviews if outcome else None,
             score_trajectory=outcome.trajectory if outcome else None,
             details={"critique": {"best_round": outcome.best_round, "rounds": outcome.rounds}} if outcome else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cognitionos_dagster.cli import agents, arch, db, dev, tools, workflows
+from cognitionos_dagster.cli import agents, arch, db, dev, gates, tools, workflows
 from cognitionos_dagster.cli import memory as memory_cli
 
 app = typer.Typer(
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(memory_cli.app, name="memory")
+app.add_typer(gates.app, name="gates")
 app.command(name="dev")(dev.dev)
 app.command(name="arch")(arch.arch)
 app.command(name="tools")(tools.tools)

@@ -19,7 +19,7 @@ from cognitionos_dagster.quality.scorers import quality_score as score_output
 from cognitionos_dagster.quality.scoring import ScoringContext, Verdict, resolve_scorer
 from cognitionos_dagster.tracing.spans import span
 
-BUILTIN_ORDER = ("quality", "confidence", "critic", "verifier", "grounding")
+BUILTIN_ORDER = ("schema", "quality", "confidence", "critic", "verifier", "grounding")
 
 
 class GateResult(BaseModel):

@@ -65,10 +65,13 @@ def confidence_scorer(ctx: ScoringContext) -> Verdict:
 
 
 @register_scorer("schema")
-def schema_scorer(ctx: ScoringContext) -> Verdict:
-    ok = not ctx.schema_errors
-    return Verdict(scorer="schema", score=1.0 if ok else 0.0, passed=ok,
-                   reason=None if ok else "the output breaks its schema: " + "; ".join(ctx.schema_errors))
+def schema_scorer(ctx: ScoringContext) -> Verdict | None:
+    """Outputs of agent steps are validated (and re-asked) before the gate; this reports outputs
+    judged from elsewhere (`cognos gates evaluate`, asset checks) that break their schema."""
+    if not ctx.schema_errors:
+        return None
+    return Verdict(scorer="schema", score=0.0, passed=False,
+                   reason="the output breaks its schema: " + "; ".join(ctx.schema_errors))
 
 
 @register_scorer("critic")
