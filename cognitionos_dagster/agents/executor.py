@@ -310,6 +310,7 @@ class AgentExecutor:
             latency_ms=(time.perf_counter() - call.started) * 1000, confidence=call.confidence,
             quality_score=call.gate.quality_score if call.gate else quality_score(call.output),
             attempts=len(call.completions), offline=all(c.offline for c in call.completions),
+            gate=_gate_line(call.gate) if call.gate else None,
         )
         return result
 
@@ -340,6 +341,16 @@ class AgentExecutor:
 def output_schema(model: type[BaseModel]) -> dict[str, Any]:
     """Computed once per model class: building a JSON schema costs more than the rest of a stage."""
     return model.model_json_schema()
+
+
+def _gate_line(gate: GateResult) -> dict[str, Any]:
+    """What the step record keeps of its gate: the verdicts and the loop's rounds, not the whole details."""
+    return {"policy": gate.policy, "passed": gate.passed, "reason": gate.reason, "quality_score": gate.quality_score,
+            "critique_rounds": gate.critique_rounds, "score_trajectory": gate.score_trajectory,
+            "rounds": gate.details.get("critique", {}).get("rounds", []),
+            "verifier_score": gate.verifier_score, "verifier_spread": gate.verifier_spread,
+            "hallucinated": gate.hallucinated, "hallucination_score": gate.hallucination_score,
+            "verdicts": [v.model_dump() for v in gate.verdicts], "warnings": gate.warnings}
 
 
 def _query_text(data: dict[str, Any]) -> str:

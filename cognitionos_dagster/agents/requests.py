@@ -38,6 +38,7 @@ class AgentResult(BaseModel):
     quality_score: float | None
     attempts: int
     offline: bool
+    gate: dict[str, Any] | None = None  # the gate's result: verdicts, critique rounds, trajectory, verifier
 
 
 class AgentInputError(AgentError):

@@ -5,7 +5,9 @@ Why: a gate now judges with a verifier (K samples: median and spread), a self-cr
 `hallucination_rate` as the average of `hallucinated` over results where it is not NULL
 (NULL: the step used no context, so there was nothing to be grounded in). `details` holds
 every scorer's verdict and the score trajectory; `quality_gate_policies.config` the whole
-policy file, so the table stays in step with `resources/policies/quality/`.
+policy file, so the table stays in step with `resources/policies/quality/`;
+`workflow_execution_steps.quality` the step's gate: verdicts, one line per critique round and
+the score trajectory.
 
 Revision ID: 0016
 """
@@ -28,11 +30,13 @@ def upgrade() -> None:
             ADD COLUMN hallucination_score double precision,
             ADD COLUMN details jsonb;
         ALTER TABLE quality_gate_policies ADD COLUMN config jsonb;
+        ALTER TABLE workflow_execution_steps ADD COLUMN quality jsonb;
     """)
 
 
 def downgrade() -> None:
     op.execute("""
+        ALTER TABLE workflow_execution_steps DROP COLUMN quality;
         ALTER TABLE quality_gate_policies DROP COLUMN config;
         ALTER TABLE quality_gate_results
             DROP COLUMN details, DROP COLUMN hallucination_score, DROP COLUMN hallucinated,
