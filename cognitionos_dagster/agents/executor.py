@@ -133,7 +133,8 @@ class AgentExecutor:
             "context": [h.model_dump(mode="json") for h in call.context], "allowed_tools": d.allowed_tools,
             "output_schema": json.dumps(output_schema(d.output_model), indent=1),
         }
-        text, call.prompt_version = self.prompts.render(d.role, d.prompt_version, variables)
+        version = call.request.prompt_version or d.prompt_version
+        text, call.prompt_version = self.prompts.render(d.role, version, variables)
         user = "Input:\n" + json.dumps(call.input.model_dump(mode="json"), indent=1, ensure_ascii=False)
         return [ChatMessage(role="system", content=text), ChatMessage(role="user", content=user)]
 

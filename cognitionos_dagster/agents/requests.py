@@ -21,6 +21,7 @@ class AgentRequest(BaseModel):
     memory_namespace: str | None = None
     user: str | None = None
     replay_run_id: str | None = None  # deterministic replay source run
+    prompt_version: str | None = None  # instead of the role's own (prompt A/B tests)
 
 
 class AgentResult(BaseModel):

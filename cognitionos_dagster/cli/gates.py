@@ -13,7 +13,8 @@ from cognitionos_dagster.cli.output import command, console, fail, print_json
 from cognitionos_dagster.quality.policies import get_policy, load_quality_policies
 from cognitionos_dagster.settings import load_settings
 
-app = typer.Typer(help="Quality-gate policies: list, show, and evaluate one on an output.", no_args_is_help=True)
+app = typer.Typer(help="Quality-gate policies: list, show, evaluate one on an output; A/B test prompts.",
+                  no_args_is_help=True)
 
 
 def _read(path: Path) -> Any:
@@ -87,3 +88,49 @@ def evaluate_(
     if not result.passed:
         raise typer.Exit(1)
 
+
+
+@app.command("ab-test")
+@command
+def ab_test(
+    role: str = typer.Option(..., "--role", help="The agent role; its cases are in resources/eval/<role>.yaml."),
+    version_a: str = typer.Option(..., "--a", help="Prompt version A (v1, v2, ... or latest)."),
+    version_b: str = typer.Option(..., "--b", help="Prompt version B, compared against A."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling (same seed, same interval)."),
+    resamples: int = typer.Option(2000, "--resamples", min=100, help="Bootstrap resamples."),
+    record: bool = typer.Option(True, "--record/--no-record",
+                                help="Keep the report and the calls in PostgreSQL (prompt_ab_tests, call_records)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
+) -> None:
+    """Compare two prompt versions of a role on its evaluation set, scored by the set's gate policy.
+
+    A winner is named only when the 95% bootstrap interval of the mean difference excludes 0."""
+    from cognitionos_dagster.agents.prompt_ab import prompt_ab_test
+    from cognitionos_dagster.agents.runtime import AgentRuntime
+    from cognitionos_dagster.db import migrate, server
+    from cognitionos_dagster.db.connection import Database
+
+    settings = load_settings()
+    db = None
+    if record:
+        url = server.resolve(settings).app_url
+        migrate.require_head(url)
+        db = Database(url)
+    report = prompt_ab_test(AgentRuntime(settings, db=db), role, version_a, version_b, db=db, seed=seed,
+                            resamples=resamples)
+    if as_json:
+        print_json(report.model_dump(mode="json"))
+        return
+    table = Table(title=f"Prompt A/B test: {role}, policy {report.policy}, {len(report.pairs)} cases"
+                  + (" (offline model)" if report.offline else ""))
+    for column in ("version", "mean score", "pass rate", "wins", "win rate"):
+        table.add_column(column)
+    for side in (report.a, report.b):
+        table.add_row(side.version, f"{side.mean_score:.3f}", f"{side.pass_rate:.0%}", str(side.wins),
+                      f"{side.win_rate:.0%}")
+    console.print(table)
+    console.print(f"ties {report.ties}; mean difference {report.b.version} - {report.a.version}: "
+                  f"{report.mean_difference:+.3f}, 95% interval [{report.ci_low:+.3f}, {report.ci_high:+.3f}]")
+    console.print(f"winner: {report.winner}" if report.winner else
+                  "no winner: the interval includes 0")
+    console.print(f"calls recorded under run {report.run_id}" if record else "nothing recorded (--no-record)")

@@ -7,7 +7,9 @@ Why: a gate now judges with a verifier (K samples: median and spread), a self-cr
 every scorer's verdict and the score trajectory; `quality_gate_policies.config` the whole
 policy file, so the table stays in step with `resources/policies/quality/`;
 `workflow_execution_steps.quality` the step's gate: verdicts, one line per critique round and
-the score trajectory.
+the score trajectory. `prompt_ab_tests` keeps each prompt A/B comparison (`cognos gates ab-test`):
+per-version means and wins, the bootstrap interval of the difference and the winner, if any;
+the calls themselves stay in `call_records` under the test's run id, with their prompt version.
 
 Revision ID: 0016
 """
@@ -31,11 +33,36 @@ def upgrade() -> None:
             ADD COLUMN details jsonb;
         ALTER TABLE quality_gate_policies ADD COLUMN config jsonb;
         ALTER TABLE workflow_execution_steps ADD COLUMN quality jsonb;
+        CREATE TABLE prompt_ab_tests (
+            id bigserial PRIMARY KEY,
+            run_id varchar(255) NOT NULL,
+            agent_role varchar(100) NOT NULL,
+            policy_name varchar(100) NOT NULL,
+            version_a varchar(50) NOT NULL,
+            version_b varchar(50) NOT NULL,
+            cases integer NOT NULL,
+            mean_a double precision NOT NULL,
+            mean_b double precision NOT NULL,
+            wins_a integer NOT NULL,
+            wins_b integer NOT NULL,
+            ties integer NOT NULL,
+            mean_difference double precision NOT NULL,
+            ci_low double precision NOT NULL,
+            ci_high double precision NOT NULL,
+            winner varchar(50),
+            seed bigint NOT NULL,
+            resamples integer NOT NULL,
+            offline boolean NOT NULL,
+            details jsonb NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX idx_prompt_ab_tests_role ON prompt_ab_tests (agent_role, created_at);
     """)
 
 
 def downgrade() -> None:
     op.execute("""
+        DROP TABLE prompt_ab_tests;
         ALTER TABLE workflow_execution_steps DROP COLUMN quality;
         ALTER TABLE quality_gate_policies DROP COLUMN config;
         ALTER TABLE quality_gate_results
