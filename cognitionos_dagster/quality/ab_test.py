@@ -28,7 +28,7 @@ from cognitionos_dagster.llm.yaml_source import load_yaml_source
 from cognitionos_dagster.quality.gate import GateResult
 
 EVAL_DIR = Path("eval")
-EVAL_HINT = "see docs/quality.md#prompt-ab-tests"
+EVAL_HINT = "see docs/agents.md#prompt-ab-tests"
 
 
 class EvalCase(BaseModel):
