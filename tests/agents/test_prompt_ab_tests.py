@@ -130,3 +130,20 @@ def test_bad_input_fails_before_any_call(resources: Path, make_runtime) -> None:
     eval_file.write_text(original.replace("policy: grounded", "policy: lenient"))
     with pytest.raises(ConfigError, match="unknown quality gate policy 'lenient'"):
         prompt_ab_test(runtime, "summarizer", "v1", "v2")
+
+
+def test_dagster_job_runs_the_comparison(database_url: str, dagster_instance, db) -> None:
+    from cognitionos_dagster.defs.quality import prompt_ab_test_job
+    from cognitionos_dagster.integrations.database import DatabaseResource
+    from cognitionos_dagster.integrations.llm import LLMResource
+
+    with OpenAIServer(default=scripted) as server:
+        result = prompt_ab_test_job.execute_in_process(
+            instance=dagster_instance,
+            run_config={"ops": {"compare_prompts": {"config": {"role": "summarizer", "seed": 3}}}},
+            resources={"db": DatabaseResource(), "llm": LLMResource(base_url=server.base_url, api_key="sk-test")})
+    assert result.success
+    report = result.output_for_node("compare_prompts")
+    assert report["winner"] == "v2" and report["b"]["version"] == "v2" and report["run_id"] == f"ab-{result.run_id}"
+    row = db.fetch_one("SELECT winner FROM prompt_ab_tests WHERE run_id = %s", (report["run_id"],))
+    assert row == {"winner": "v2"}
