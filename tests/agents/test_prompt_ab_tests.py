@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 from cognitionos_dagster.agents.prompt_ab import prompt_ab_test
 from cognitionos_dagster.cli.main import app
 from cognitionos_dagster.db.repositories.calls import CallRecordRepository
-from cognitionos_dagster.errors import ConfigError
-from cognitionos_dagster.quality.ab_test import Attempt, CasePair, bootstrap_interval, summarize
+from cognitionos_dagster.errors import AgentError, ConfigError, ModelError
+from cognitionos_dagster.quality.ab_test import Attempt, CasePair, EvalCase, attempt, bootstrap_interval, summarize
+from cognitionos_dagster.quality.gate import GateResult
 
 V2_MARK = "Every sentence you write must be backed"  # a line only resources/prompts/summarizer/v2.md has
 TIE_CASE = "meeting"  # both versions answer this case the same way
@@ -50,6 +51,22 @@ def test_winner_only_when_the_interval_excludes_zero() -> None:
                       [pair("c0", 0.0, 1.0), pair("c1", 0.6, 0.5), pair("c2", 0.7, 0.6), pair("c3", 0.5, 0.5)])
     assert mixed.mean_difference > 0 and mixed.ci_low <= 0 <= mixed.ci_high and mixed.winner is None
     assert (mixed.a.wins, mixed.b.wins, mixed.ties) == (2, 1, 1) and mixed.a.win_rate == 0.5
+
+
+def test_a_version_without_a_valid_answer_scores_zero_but_an_outage_stops() -> None:
+    case = EvalCase(id="c", input={"content": "x"})
+
+    def broken(_: EvalCase, version: str) -> GateResult:
+        raise AgentError(f"summarizer output did not match after 2 re-ask(s) ({version})")
+
+    lost = attempt(broken, case, "v1")
+    assert (lost.score, lost.passed) == (0.0, False) and "re-ask" in (lost.reason or "")
+
+    def down(_: EvalCase, version: str) -> GateResult:
+        raise ModelError("every model failed")
+
+    with pytest.raises(ModelError):
+        attempt(down, case, "v1")
 
 
 def _content(request: RecordedRequest) -> tuple[str, str]:
