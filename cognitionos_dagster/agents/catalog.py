@@ -68,6 +68,25 @@ class AgentDefinition(AgentFile):
     output_model: type[BaseModel]
     source: Path
     builtin: bool = False
+    given: frozenset[str] = frozenset()  # the fields the file sets; the others are defaults
+
+    def failure_defaults(self) -> dict[str, Any]:
+        """The failure settings this file gives (for a step that gives none): strategy, attempts, delay.
+
+        Only what the file says: a silent file leaves the platform default in force.
+        """
+        out: dict[str, Any] = {}
+        if "failure_strategy" in self.given:
+            out["on_failure"] = self.failure_strategy
+        if "max_retries" in self.given:
+            out["max_attempts"] = self.max_retries + 1
+        if "retry_delay_seconds" in self.given:
+            out["delay_seconds"] = self.retry_delay_seconds
+        if self.reassign_to is not None:
+            out["reassign_to"] = self.reassign_to.model_dump(exclude_none=True)
+        elif self.fallback_models and self.failure_strategy == "reassign":
+            out["reassign_to"] = {"model": "fallback"}
+        return out
 
 
 class AgentCatalog:
@@ -136,7 +155,7 @@ def _definition(path: Path, prompts_dir: Path) -> AgentDefinition:
         raise source.error(f"no prompt {spec.role}/{spec.prompt_version}.md in {prompts_dir}", ("prompt_version",),
                            hint=f"write {prompts_dir / spec.role / (spec.prompt_version + '.md')}")
     return AgentDefinition(**spec.model_dump(), input_model=input_model, output_model=output_model, source=path,
-                           builtin=builtin)
+                           builtin=builtin, given=frozenset(spec.model_fields_set))
 
 
 def load_agent_catalog(resources_dir: Path) -> AgentCatalog:

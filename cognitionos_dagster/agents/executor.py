@@ -22,13 +22,15 @@ from cognitionos_dagster.agents.output_text import parse_json_object, validation
 from cognitionos_dagster.agents.prompts import PromptLibrary
 from cognitionos_dagster.agents.requests import AgentRequest, AgentResult, LowConfidence
 from cognitionos_dagster.db.connection import Database
-from cognitionos_dagster.errors import AgentError
+from cognitionos_dagster.errors import AgentError, ModelError
 from cognitionos_dagster.llm.client import ModelClient
 from cognitionos_dagster.llm.types import CallContext, ChatMessage, ChatRequest, Completion
 from cognitionos_dagster.memory.interface import MemoryHit, MemoryProvider
+from cognitionos_dagster.quality.critique import CritiqueOutcome, Review, critique_loop
 from cognitionos_dagster.quality.gate import GateResult, evaluate
 from cognitionos_dagster.quality.policies import QualityPolicy, get_policy
 from cognitionos_dagster.quality.scorers import quality_score
+from cognitionos_dagster.quality.verification import JudgeInvalid, JudgeUnavailable, VerifierOutcome, verify
 from cognitionos_dagster.tracing.spans import span
 
 log = logging.getLogger(__name__)
@@ -53,10 +55,13 @@ class AgentCall:
     completions: list[Completion] = field(default_factory=list)
     output: BaseModel | None = None
     gate: GateResult | None = None
+    raise_if_blocked: bool = True  # False: return a failed blocking gate instead of raising (cognos gates)
+    round: int = 0  # a self-critique revision in progress: its calls are recorded as `<step>.revise[N]`
 
     def call_context(self) -> CallContext:
         r = self.request
-        return CallContext(run_id=r.run_id, step_id=r.step_id, prompt_version=self.prompt_version or None,
+        step_id = f"{r.step_id or self.definition.role}.revise[{self.round}]" if self.round else r.step_id
+        return CallContext(run_id=r.run_id, step_id=step_id, prompt_version=self.prompt_version or None,
                            replay_run_id=r.replay_run_id)
 
     @property
@@ -128,7 +133,8 @@ class AgentExecutor:
             "context": [h.model_dump(mode="json") for h in call.context], "allowed_tools": d.allowed_tools,
             "output_schema": json.dumps(output_schema(d.output_model), indent=1),
         }
-        text, call.prompt_version = self.prompts.render(d.role, d.prompt_version, variables)
+        version = call.request.prompt_version or d.prompt_version
+        text, call.prompt_version = self.prompts.render(d.role, version, variables)
         user = "Input:\n" + json.dumps(call.input.model_dump(mode="json"), indent=1, ensure_ascii=False)
         return [ChatMessage(role="system", content=text), ChatMessage(role="user", content=user)]
 
@@ -178,30 +184,121 @@ class AgentExecutor:
             )
 
     def quality_gate(self, call: AgentCall) -> GateResult | None:
-        """The named policy, if any; a policy requiring self-critique has the critic role review first."""
+        """The named policy, if any; a policy that critiques runs the self-critique loop first."""
         if not call.request.quality_gate:
             return None
         assert call.output is not None
         policy = get_policy(self.policies, call.request.quality_gate)
-        critique = self.self_critique(call) if policy.require_self_critique else None
         r = call.request
-        return evaluate(policy, call.output, call.confidence, self_critique=critique, db=self.db, run_id=r.run_id,
-                        step_id=r.step_id, agent_role=call.definition.role)
+        outcome = self.self_critique_loop(call, policy) if policy.critique_rounds else None
+        if outcome is not None:
+            call.output = outcome.best
+        verified = self.cross_verify(call, policy) if policy.require_cross_verification else None
+        return evaluate(
+            policy, call.output, call.confidence, self_critique=outcome.best_score if outcome else None,
+            cross_verification=verified.score if verified else None,
+            verifier_spread=verified.spread if verified else None,
+            verifier_samples=verified.samples if verified else None,
+            verifier_problem=verified.problem if verified else None,
+            verifier_reasons=verified.reasons if verified else None,
+            db=self.db, run_id=r.run_id, step_id=r.step_id, agent_role=call.definition.role,
+            context=[h.content for h in call.context], raise_if_blocked=call.raise_if_blocked,
+            critique_rounds=outcome.reviews if outcome else None,
+            score_trajectory=outcome.trajectory if outcome else None,
+            details={"critique": {"best_round": outcome.best_round, "rounds": outcome.rounds}} if outcome else None,
+        )
 
-    def self_critique(self, call: AgentCall) -> float | None:
+    def self_critique_loop(self, call: AgentCall, policy: QualityPolicy) -> CritiqueOutcome[BaseModel] | None:
+        """Up to `policy.critique_rounds` revisions, each reviewed; the best-scoring answer is kept."""
         if self.reviewer is None:
             return None
         assert call.output is not None
+
+        def review(answer: BaseModel, number: int) -> Review:
+            with span("quality.critique_round", role=call.definition.role, round=number, kind="review"):
+                return self._review(call, policy, answer, number)
+
+        def revise(answer: BaseModel, critique: Review, number: int) -> BaseModel:
+            with span("quality.critique_round", role=call.definition.role, round=number, kind="revise"):
+                return self._revise(call, answer, critique, number)
+
+        return critique_loop(call.output, review=review, revise=revise, max_rounds=policy.critique_rounds,
+                             threshold=policy.min_quality_score)
+
+    def cross_verify(self, call: AgentCall, policy: QualityPolicy) -> VerifierOutcome | None:
+        """K independent judgements of the output against the step's input, `<step>.verify[k]` each."""
+        spec = policy.verifier
+        if self.reviewer is None or spec is None or call.output is None:
+            return None
         r = call.request
-        review = self.reviewer(AgentRequest(
-            role="critic", run_id=r.run_id, step_id=f"{r.step_id or call.definition.role}.critique",
-            replay_run_id=r.replay_run_id,
-            input={"content": call.output.model_dump_json(), "criteria": CRITIQUE_CRITERIA,
+        content = call.output.model_dump_json()
+
+        def judge(k: int) -> tuple[float, list[str]]:
+            request = AgentRequest(
+                role=spec.role, model=spec.model, run_id=r.run_id, replay_run_id=r.replay_run_id,
+                step_id=f"{r.step_id or call.definition.role}.verify[{k}]",
+                input={"content": content, "criteria": CRITIQUE_CRITERIA,
+                       "context": f"Independent check of the {call.definition.role} agent's answer to: "
+                                  f"{call.input.model_dump_json()[:1500]}"},
+            )
+            with span("quality.verify", role=spec.role, sample=k):
+                try:
+                    output = self.reviewer(request).output  # type: ignore[misc]
+                except LowConfidence as exc:
+                    output = exc.result.output
+                except ModelError as exc:
+                    raise JudgeUnavailable(str(exc)) from exc
+                except AgentError as exc:
+                    raise JudgeInvalid(str(exc)) from exc
+            value = output.get("overall_quality")
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise JudgeInvalid(f"{spec.role} gave no numeric overall_quality")
+            return min(max(float(value), 0.0), 1.0), list(output.get("issues") or [])
+
+        return verify(judge, spec.samples)
+
+    def self_critique(self, call: AgentCall, policy: QualityPolicy | None = None) -> float | None:
+        """One review of the current answer (round 0); None without a reviewer."""
+        if self.reviewer is None or call.output is None:
+            return None
+        policy = policy or QualityPolicy(name="critique")
+        return self._review(call, policy, call.output, 0).score
+
+    def _review(self, call: AgentCall, policy: QualityPolicy, answer: BaseModel, number: int) -> Review:
+        """The critic's call for round `number`, recorded as `<step>.critique` (round 0) or `.critique[N]`."""
+        assert self.reviewer is not None
+        r = call.request
+        suffix = ".critique" if number == 0 else f".critique[{number}]"
+        request = AgentRequest(
+            role=policy.critic_role, model=policy.critic_model, run_id=r.run_id,
+            step_id=f"{r.step_id or call.definition.role}{suffix}", replay_run_id=r.replay_run_id,
+            input={"content": answer.model_dump_json(), "criteria": CRITIQUE_CRITERIA,
                    "context": f"Review of the {call.definition.role} agent's answer to: "
                               f"{call.input.model_dump_json()[:1500]}"},
-        ))
-        value = review.output.get("overall_quality")
-        return float(value) if isinstance(value, int | float) else None
+        )
+        try:
+            output = self.reviewer(request).output
+        except LowConfidence as exc:  # a hesitant critic still scored the answer
+            output = exc.result.output
+        value = output.get("overall_quality")
+        score = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+        return Review(score=min(max(score, 0.0), 1.0), issues=list(output.get("issues") or []),
+                      suggestions=list(output.get("suggestions") or []))
+
+    def _revise(self, call: AgentCall, answer: BaseModel, critique: Review, number: int) -> BaseModel:
+        """The agent answers again with the critique; recorded as `<step>.revise[N]`."""
+        issues = "\n".join(f"- {i}" for i in critique.issues) or "- (none listed)"
+        suggestions = "\n".join(f"- {s}" for s in critique.suggestions) or "- (none listed)"
+        messages = [*call.messages, ChatMessage(role="assistant", content=answer.model_dump_json()[:4000]),
+                    ChatMessage(role="user", content=f"A reviewer scored this answer {critique.score:.2f}.\n"
+                                f"Issues:\n{issues}\nSuggestions:\n{suggestions}\n"
+                                "Revise the answer to fix them; answer with one JSON object matching the schema.")]
+        call.round = number
+        try:
+            completion = self.call_model(call, messages)
+            return self.validate_output(call, completion)
+        finally:
+            call.round = 0
 
     def record(self, call: AgentCall) -> AgentResult:
         assert call.output is not None
@@ -215,6 +312,7 @@ class AgentExecutor:
             latency_ms=(time.perf_counter() - call.started) * 1000, confidence=call.confidence,
             quality_score=call.gate.quality_score if call.gate else quality_score(call.output),
             attempts=len(call.completions), offline=all(c.offline for c in call.completions),
+            gate=_gate_line(call.gate) if call.gate else None,
         )
         return result
 
@@ -245,6 +343,16 @@ class AgentExecutor:
 def output_schema(model: type[BaseModel]) -> dict[str, Any]:
     """Computed once per model class: building a JSON schema costs more than the rest of a stage."""
     return model.model_json_schema()
+
+
+def _gate_line(gate: GateResult) -> dict[str, Any]:
+    """What the step record keeps of its gate: the verdicts and the loop's rounds, not the whole details."""
+    return {"policy": gate.policy, "passed": gate.passed, "reason": gate.reason, "quality_score": gate.quality_score,
+            "critique_rounds": gate.critique_rounds, "score_trajectory": gate.score_trajectory,
+            "rounds": gate.details.get("critique", {}).get("rounds", []),
+            "verifier_score": gate.verifier_score, "verifier_spread": gate.verifier_spread,
+            "hallucinated": gate.hallucinated, "hallucination_score": gate.hallucination_score,
+            "verdicts": [v.model_dump() for v in gate.verdicts], "warnings": gate.warnings}
 
 
 def _query_text(data: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ class AgentRequest(BaseModel):
     memory_namespace: str | None = None
     user: str | None = None
     replay_run_id: str | None = None  # deterministic replay source run
+    prompt_version: str | None = None  # instead of the role's own (prompt A/B tests)
 
 
 class AgentResult(BaseModel):
@@ -38,6 +39,7 @@ class AgentResult(BaseModel):
     quality_score: float | None
     attempts: int
     offline: bool
+    gate: dict[str, Any] | None = None  # the gate's result: verdicts, critique rounds, trajectory, verifier
 
 
 class AgentInputError(AgentError):

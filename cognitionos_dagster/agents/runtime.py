@@ -7,6 +7,8 @@ runs the AgentExecutor pipeline.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 
 from cognitionos_dagster.agents.catalog import DEFAULT_MODEL, AgentCatalog, AgentDefinition, load_agent_catalog
@@ -18,7 +20,10 @@ from cognitionos_dagster.agents.requests import AgentInputError, AgentRequest, A
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.errors import ConfigError, PermissionDenied
 from cognitionos_dagster.llm.client import ModelClient
-from cognitionos_dagster.memory.interface import MemoryProvider
+from cognitionos_dagster.llm.offline import offline_answer
+from cognitionos_dagster.memory.interface import MemoryHit, MemoryProvider
+from cognitionos_dagster.quality.ab_test import Answer, EvalCase, EvalSet
+from cognitionos_dagster.quality.gate import GateResult
 from cognitionos_dagster.quality.policies import load_quality_policies
 from cognitionos_dagster.settings import Settings
 
@@ -78,6 +83,74 @@ class AgentRuntime:
         agent_input = self.validate_input(definition, request.input)
         models = self.models_for(definition, request.model)
         return self.executor.execute(definition, request, agent_input, models)  # type: ignore[arg-type]
+
+    def gate_output(self, role: str, output: dict[str, Any], policy_name: str,
+                    agent_input: dict[str, Any] | None = None, *, context: list[str] | None = None) -> GateResult:
+        """Evaluate a policy on an output produced elsewhere (`cognos gates evaluate`): the same critic,
+        verifier and scorers as a step; an output breaking the role's schema fails the `schema` scorer."""
+        from cognitionos_dagster.agents.executor import AgentCall
+        from cognitionos_dagster.quality.gate import evaluate
+        from cognitionos_dagster.quality.policies import get_policy
+
+        definition = self.catalog.get(role)
+        policy = get_policy(self.policies, policy_name)
+        try:
+            parsed = definition.output_model.model_validate(output)
+        except ValidationError as exc:
+            return evaluate(policy, output, None, schema_errors=[validation_feedback(exc)], raise_if_blocked=False,
+                            agent_role=role, context=context)
+        if agent_input is None:  # no input at hand: a schema-valid stand-in, so the prompt renders
+            agent_input = offline_answer(definition.input_model.model_json_schema(), {})
+        given = self.validate_input(definition, agent_input)
+        request = AgentRequest(role=role, input=agent_input or {}, step_id="gates", quality_gate=policy_name)
+        call = AgentCall(definition=definition, request=request, input=given,  # type: ignore[arg-type]
+                         models=self.models_for(definition), output=parsed, raise_if_blocked=False)
+        call.messages = self.executor.build_prompt(call)
+        call.context = [MemoryHit(id=str(i), content=c, score=1.0, namespace="cli") for i, c in
+                        enumerate(context or [])]
+        gate = self.executor.quality_gate(call)
+        assert gate is not None
+        return gate
+
+    def eval_answer(self, eval_set: EvalSet, *, run_id: str) -> Answer:
+        """How a prompt A/B test gets an answer: the role answers a case with the given prompt version and
+        the eval set's policy judges it. A failing gate is returned, not raised, and the role's confidence
+        threshold is left to the gate, so both versions are scored on every case. Cases whose input does
+        not fit the role are a ConfigError before any model is called."""
+        from cognitionos_dagster.agents.executor import AgentCall
+        from cognitionos_dagster.quality.policies import get_policy
+
+        definition = self.catalog.get(eval_set.role)
+        get_policy(self.policies, eval_set.policy)
+        unknown = [name for name in eval_set.ground_in if name not in definition.input_model.model_fields]
+        if unknown:
+            fields = ", ".join(definition.input_model.model_fields)
+            raise ConfigError(f"{eval_set.source}: ground_in names {', '.join(unknown)}, not fields of the "
+                              f"{definition.role} input", hint=f"use some of: {fields}")
+        inputs: dict[str, object] = {}
+        for case in eval_set.cases:
+            try:
+                inputs[case.id] = self.validate_input(definition, case.input)
+            except AgentInputError as exc:
+                raise ConfigError(f"{eval_set.source}: case {case.id!r}: {exc.args[0]}", hint=exc.hint) from exc
+
+        def answer(case: EvalCase, version: str) -> GateResult:
+            request = AgentRequest(role=definition.role, input=case.input, run_id=run_id,
+                                   step_id=f"{case.id}.{version}", quality_gate=eval_set.policy,
+                                   prompt_version=version)
+            call = AgentCall(definition=definition, request=request, input=inputs[case.id],  # type: ignore[arg-type]
+                             models=self.models_for(definition), raise_if_blocked=False)
+            call.messages = self.executor.build_prompt(call)
+            first = self.executor.call_model(call, call.messages)
+            call.output = self.executor.validate_output(call, first)
+            # grounding material only: the model sees the input, the gate checks claims against this
+            call.context = [MemoryHit(id=f"{case.id}.{i}", content=text, score=1.0, namespace="eval")
+                            for i, text in enumerate(eval_set.grounding(case))]
+            gate = self.executor.quality_gate(call)
+            assert gate is not None
+            return gate
+
+        return answer
 
     def _review(self, request: AgentRequest) -> AgentResult:
         return self.run(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cognitionos_dagster.cli import agents, arch, db, dev, env, escalations, new, runs, tools, workflows
+from cognitionos_dagster.cli import agents, arch, db, dev, env, escalations, gates, new, runs, tools, workflows
 from cognitionos_dagster.cli import memory as memory_cli
 from cognitionos_dagster.cli import metrics as metrics_cli
 
@@ -18,6 +18,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(memory_cli.app, name="memory")
 app.add_typer(escalations.app, name="escalations")
 app.add_typer(new.app, name="new")
+app.add_typer(gates.app, name="gates")
 app.command(name="dev")(dev.dev)
 app.command(name="arch")(arch.arch)
 app.command(name="tools")(tools.tools)

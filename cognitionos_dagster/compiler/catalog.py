@@ -4,6 +4,7 @@ so the DSL can check them at load time without importing agents or tools itself.
 from __future__ import annotations
 
 from cognitionos_dagster.dsl.catalog import Catalog
+from cognitionos_dagster.dsl.models import RoleDefaults
 from cognitionos_dagster.settings import Settings
 
 
@@ -18,4 +19,6 @@ def build_catalog(settings: Settings) -> Catalog:
         agents={role: agents.get(role).input_model for role in agents.names()},
         tools={name: tools.get(name).input_model for name in tools.names()},
         policies=frozenset(load_quality_policies(settings.resources_dir)),
+        role_defaults={d.role: RoleDefaults.model_validate(d.failure_defaults(), strict=False)
+                       for d in agents.all()},
     )

@@ -50,6 +50,8 @@ class AgentCall:
         rec.input_tokens, rec.output_tokens = result.input_tokens, result.output_tokens
         rec.cost_usd, rec.latency_ms = result.cost_usd, result.latency_ms
         rec.confidence, rec.quality_score = result.confidence, result.quality_score
+        if result.gate is not None:
+            rec.extra["quality"] = result.gate
         return result.output, rec
 
     def record(self, run_id: str, step_id: str, status: str, started: datetime, error: str | None,

@@ -131,7 +131,7 @@ class StepRunner:
         if inv.policy != "fail" and attempt < inv.max_attempts and not isinstance(exc, PERMANENT_ERRORS):
             return "retry"
         ctx = FailureContext(step_id=inv.step_id, attempt=attempt, max_attempts=inv.max_attempts, error=exc,
-                             reassign_to=inv.step.reassign_to)
+                             reassign_to=inv.step.effective_reassign_to())
         action = strategy_for(inv.policy).decide(ctx).action
         return "fail" if action == "retry" else action  # no attempts left: a retry decision means failure
 
@@ -151,7 +151,7 @@ class StepRunner:
             self._record(inv, call.record(inv.run_id, step_id, "skipped", started, error, attempts))
             return skipped(attempts)
         if action == "reassign":
-            target = call.reassigned(inv.step.reassign_to)
+            target = call.reassigned(inv.step.effective_reassign_to())
             try:
                 output, rec = self._invoke(target, inv, step_id, started, attempts + 1)
             except Exception as exc2:

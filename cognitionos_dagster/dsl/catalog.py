@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from cognitionos_dagster.dsl.models import RoleDefaults
+
 
 @dataclass(frozen=True)
 class Catalog:
@@ -20,6 +22,7 @@ class Catalog:
     tools: Mapping[str, type[BaseModel] | None] = field(default_factory=dict)
     policies: frozenset[str] = frozenset()
     allow_unknown: bool = False
+    role_defaults: Mapping[str, RoleDefaults] = field(default_factory=dict)
 
     @classmethod
     def permissive(cls) -> Catalog:

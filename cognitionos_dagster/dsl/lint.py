@@ -145,7 +145,7 @@ def _kind_rules(spec: WorkflowSpec, step: StepSpec, path: Path_, source: Source,
 
 def _failure_rules(spec: WorkflowSpec, step: StepSpec, path: Path_, source: Source) -> list[SpecError]:
     errors = []
-    if step.effective_on_failure(spec.defaults) == "reassign" and step.reassign_to is None:
+    if step.effective_on_failure(spec.defaults) == "reassign" and step.effective_reassign_to() is None:
         where = (*path, "on_failure") if step.on_failure else path
         errors.append(source.error(where, f"step `{step.id}` has on_failure: reassign but no `reassign_to`; add "
                                    "reassign_to: {agent: <role>, model: <model>}"))

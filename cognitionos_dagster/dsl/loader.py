@@ -87,6 +87,9 @@ def load_source(text: str | bytes, *, path: str, catalog: Catalog) -> tuple[Work
     except ValidationError as exc:
         _raise(validation_errors(exc, source))
         raise  # unreachable: a ValidationError always carries errors
+    for step in spec.steps:
+        if step.agent is not None:
+            step.use_role_defaults(catalog.role_defaults.get(step.agent))
     _raise(lint_spec(spec, source, catalog))
     return spec, source
 

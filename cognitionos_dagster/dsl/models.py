@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PrivateAttr,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -114,6 +115,19 @@ class ReassignSpec(_Model):
         return self
 
 
+class RoleDefaults(_Model):
+    """What an agent role's file says about failures, where it says it (None: the file is silent).
+
+    The third level of a step's settings: the step, then the workflow's `defaults`, then these,
+    then the platform default. The catalog builds them from `resources/agents/<role>.yaml`.
+    """
+
+    on_failure: OnFailure | None = None
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    delay_seconds: float | None = Field(default=None, ge=0)
+    reassign_to: ReassignSpec | None = None
+
+
 class WorkflowRef(_Model):
     """A sub-workflow by id, optionally pinned to a version (`health_check@1.0.0`)."""
 
@@ -164,11 +178,16 @@ class StepSpec(_Model):
     quality_gate: str | None = None
     memory_namespace: str | None = None
     position: Position = NOWHERE
+    _role: RoleDefaults | None = PrivateAttr(default=None)
 
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
         return formats.check_identifier(value, "step id")
+
+    def use_role_defaults(self, role: RoleDefaults | None) -> None:
+        """Set by the loader from the catalog; not part of the spec's content (nor of its sha256)."""
+        self._role = role
 
     @model_validator(mode="after")
     def _one_kind(self) -> StepSpec:
@@ -191,16 +210,28 @@ class StepSpec(_Model):
         return tuple(found)
 
     def effective_retry(self, defaults: DefaultsSpec) -> RetrySpec:
-        """The step's retry over the workflow default, key by key; one attempt when neither sets it."""
-        if self.retry is None:
-            return defaults.retry or RetrySpec()
-        return self.retry.merged_over(defaults.retry)
+        """Key by key, the first that sets it: the step's retry, the workflow default, the role's
+        `max_retries`/`retry_delay_seconds`, the platform default (one attempt)."""
+        base = RetrySpec()
+        role = self._role
+        if role is not None:
+            given = {"max_attempts": role.max_attempts, "delay_seconds": role.delay_seconds}
+            base = RetrySpec.model_validate({k: v for k, v in given.items() if v is not None})
+        if defaults.retry is not None:
+            base = defaults.retry.merged_over(base)
+        return self.retry.merged_over(base) if self.retry is not None else base
 
     def effective_timeout(self, defaults: DefaultsSpec) -> float | None:
         return self.timeout_seconds if self.timeout_seconds is not None else defaults.timeout_seconds
 
     def effective_on_failure(self, defaults: DefaultsSpec) -> OnFailure:
-        return self.on_failure or defaults.on_failure or "retry"
+        """The step's, the workflow default's, the role's `failure_strategy`, else `retry`."""
+        role = self._role.on_failure if self._role is not None else None
+        return self.on_failure or defaults.on_failure or role or "retry"
+
+    def effective_reassign_to(self) -> ReassignSpec | None:
+        """The step's `reassign_to`, else the role's."""
+        return self.reassign_to or (self._role.reassign_to if self._role is not None else None)
 
 
 def check_asset_key(value: str) -> str:

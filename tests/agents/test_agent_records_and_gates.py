@@ -21,7 +21,8 @@ CRITIQUE = {"issues": ["vague"], "suggestions": ["be concrete"], "confidence": 0
 
 
 def test_strict_gate_failing_raises_and_is_recorded(openai_server, make_runtime, db) -> None:
-    openai_server.enqueue(chat_reply(SUMMARY), chat_reply({**CRITIQUE, "overall_quality": 0.3}))
+    openai_server.enqueue(chat_reply(SUMMARY), chat_reply({**CRITIQUE, "overall_quality": 0.3}),  # round 0
+                          chat_reply({**SUMMARY, "summary": "worse"}), chat_reply({**CRITIQUE, "overall_quality": 0.2}))
     runtime = make_runtime(openai_server, db=db)
     with pytest.raises(GateFailed, match=r"quality gate 'strict' rejected the output for step 'sum': quality 0.30"):
         runtime.run(AgentRequest(role="summarizer", input={"content": "x"}, run_id="r1", step_id="sum",
@@ -32,7 +33,8 @@ def test_strict_gate_failing_raises_and_is_recorded(openai_server, make_runtime,
     policy = db.fetch_one("SELECT * FROM quality_gate_policies WHERE id = %s", (row["policy_id"],))
     assert policy is not None and policy["name"] == "strict" and policy["require_self_critique"]
     steps = {r["step_id"]: r["prompt_version"] for r in CallRecordRepository(db).for_run("r1")}
-    assert steps == {"sum": "v1", "sum.critique": "v1"}  # the critic's review is recorded as its own call
+    # the critic's reviews and the revision are recorded as their own calls, named by round
+    assert steps == {"sum": "v1", "sum.critique": "v1", "sum.revise[1]": "v1", "sum.critique[1]": "v1"}
 
 
 def test_default_gate_records_a_low_score_without_blocking(openai_server, make_runtime, db) -> None:

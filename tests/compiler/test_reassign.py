@@ -43,6 +43,7 @@ def test_reassign_runs_the_step_again_on_another_model(
             agent: summarizer
             input: {{content: "the deploy went fine"}}
             on_failure: reassign
+            retry: {{max_attempts: 1}}    # else the role's max_retries applies first
             reassign_to: {{model: {target}}}
     """)
     res = run_job("reassigning")

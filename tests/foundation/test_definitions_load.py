@@ -65,7 +65,7 @@ def test_definitions_load_sealed_and_hold_the_platform_job(sealed: None) -> None
     jobs = {job.name for job in repo.get_all_jobs()}
     assert "platform_health" in jobs
     assert "db" in loaded.resources
-    assert {"deploy_web_app", "health_check", "memory_gc", "agent_training"} <= jobs
+    assert {"deploy_web_app", "health_check", "memory_gc", "agent_training", "prompt_ab_test"} <= jobs
     specs_asset = loaded.get_assets_def("workflow_specs")
     assert "registry not checked" in specs_asset.descriptions_by_key[dg.AssetKey("workflow_specs")]
     dg.Definitions.validate_loadable(loaded)
