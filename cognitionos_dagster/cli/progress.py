@@ -55,6 +55,7 @@ class RunProgress:
     steps: dict[str, StepState]
     seen: int = 0
     finished: list[str] = field(default_factory=list)
+    recorded: set[str] = field(default_factory=set)  # steps whose own row the step records hold
 
     def step_of(self, step_key: str) -> tuple[str | None, bool]:
         """(step id, whether the key is one item of a foreach) for a Dagster step key."""
@@ -71,8 +72,10 @@ class RunProgress:
                 continue
             if is_item:
                 done[step_id] = done.get(step_id, 0) + 1
-            elif isinstance(row.get("output"), list):
-                self.steps[step_id].total_items = len(row["output"])
+            else:
+                self.recorded.add(step_id)
+                if isinstance(row.get("output"), list):
+                    self.steps[step_id].total_items = len(row["output"])
         for step_id, n in done.items():
             self.steps[step_id].done_items = n
 
@@ -169,7 +172,10 @@ def watch(instance: dg.DagsterInstance, job_name: str, step_ids: list[str], work
             if live is not None:
                 live.update(progress.table(), refresh=True)
             else:
-                while progress.finished:
+                # Step rows reach the database in batches, a moment after Dagster's event: a finished
+                # step's line waits for its row (or the run's end), so `items n/m` is complete.
+                while progress.finished and (records is None or not alive
+                                             or progress.finished[0] in progress.recorded):
                     console.print(progress.line(progress.finished.pop(0)), markup=False, highlight=False)
             if not alive:
                 break
