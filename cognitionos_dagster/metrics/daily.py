@@ -23,7 +23,7 @@ from cognitionos_dagster.errors import ConfigError
 
 TASK_STATUSES = ("succeeded", "failed", "escalated", "skipped")
 GROUNDING_COLUMN = "hallucinated"
-"""Boolean on quality_gate_results set by a grounding scorer; until it exists, hallucination_rate is NULL."""
+"""Boolean on quality_gate_results, set by the gate's grounding scorer."""
 
 
 @dataclass(frozen=True)
@@ -78,25 +78,15 @@ _SELECT = """
 """
 
 
-def _grounded(db: Database) -> bool:
-    row = db.fetch_one(
-        "SELECT 1 FROM information_schema.columns WHERE table_name = 'quality_gate_results' AND column_name = %s",
-        (GROUNDING_COLUMN,),
-    )
-    return row is not None
-
-
-def _query(db: Database) -> sql.Composed:
-    """The aggregate SELECT; hallucination comes from the gate results once they carry a grounding verdict."""
-    if _grounded(db):
-        hallucination = sql.SQL("avg(g.flag::int)::float8")
-        join = sql.SQL(
-            "LEFT JOIN LATERAL (SELECT bool_or(r.{col}) AS flag FROM quality_gate_results r "
-            "WHERE r.run_id = s.execution_id AND r.step_id = s.step_id) g ON true"
-        ).format(col=sql.Identifier(GROUNDING_COLUMN))
-    else:
-        hallucination, join = sql.SQL("NULL::float8"), sql.SQL("")
-    return sql.SQL(_SELECT).format(hallucination=hallucination, join=join)
+# A step's grounding verdict: NULL when its gate had no context to check against, so a day whose
+# steps have no verdict at all averages to NULL ("no grounding signal"), never to a made-up 0.
+_QUERY = sql.SQL(_SELECT).format(
+    hallucination=sql.SQL("avg(g.flag::int)::float8"),
+    join=sql.SQL(
+        "LEFT JOIN LATERAL (SELECT bool_or(r.{col}) AS flag FROM quality_gate_results r "
+        "WHERE r.run_id = s.execution_id AND r.step_id = s.step_id) g ON true"
+    ).format(col=sql.Identifier(GROUNDING_COLUMN)),
+)
 
 
 # The grouping sorts one narrow tuple per step; PostgreSQL's default 4 MB spilled it to disk
@@ -122,7 +112,7 @@ def compute(db: Database, first: date, last: date | None = None, *, role: str | 
     """The rows for the days first..last (inclusive), ordered by day, role, model; nothing is written."""
     start, end = day_bounds(first, last or first)
     params = {"start": start, "end": end, "statuses": list(TASK_STATUSES), "role": role}
-    query = sql.SQL("{} ORDER BY 1, 2, 3").format(_query(db))
+    query = sql.SQL("{} ORDER BY 1, 2, 3").format(_QUERY)
     with db.connection() as conn:
         conn.execute(_WORK_MEM)
         rows = conn.execute(query, params).fetchall()
@@ -145,7 +135,7 @@ def materialize(db: Database, first: date, last: date | None = None) -> list[Met
         FROM computed c
         RETURNING (time_window_start AT TIME ZONE 'UTC')::date AS day, {columns}
         """
-    ).format(query=_query(db), columns=sql.SQL(", ").join(map(sql.Identifier, columns)))
+    ).format(query=_QUERY, columns=sql.SQL(", ").join(map(sql.Identifier, columns)))
     with db.connection() as conn:
         conn.execute(_WORK_MEM)
         conn.execute("DELETE FROM agent_metrics WHERE time_window_start >= %s AND time_window_start < %s",

@@ -88,8 +88,7 @@ def test_a_future_day_is_an_error() -> None:
 def test_hallucination_rate_comes_from_the_gate_results_once_they_carry_a_verdict(db: Database,
                                                                                  seed: Seed) -> None:
     seed(DAY, "planner", [100.0] * 4)
-    assert compute(db, DAY)[0].hallucination_rate is None
-    db.execute("ALTER TABLE quality_gate_results ADD COLUMN hallucinated boolean")
+    assert compute(db, DAY)[0].hallucination_rate is None  # no grounding verdict yet: NULL, not 0
     for step, flag in (("s0", True), ("s1", False), ("s2", False)):  # s3 has no verdict: left out
         db.execute("INSERT INTO quality_gate_results (run_id, step_id, agent_role, passed, hallucinated) "
                    "SELECT execution_id, step_id, agent_role, true, %s FROM workflow_execution_steps "
