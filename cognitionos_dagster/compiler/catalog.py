@@ -18,4 +18,5 @@ def build_catalog(settings: Settings) -> Catalog:
         agents={role: agents.get(role).input_model for role in agents.names()},
         tools={name: tools.get(name).input_model for name in tools.names()},
         policies=frozenset(load_quality_policies(settings.resources_dir)),
+        agent_tools={role: frozenset(agents.get(role).allowed_tools) for role in agents.names()},
     )
