@@ -8,14 +8,14 @@ from cognitionos_dagster.tools.builtin.health import HealthProbeTool
 from cognitionos_dagster.tools.builtin.http_tool import HttpRequestTool
 from cognitionos_dagster.tools.builtin.javascript_tool import ExecuteJavascriptTool
 from cognitionos_dagster.tools.builtin.memory_lifecycle import MemoryLifecycleTool
-from cognitionos_dagster.tools.builtin.memory_tools import RetrieveMemoryTool, StoreMemoryTool
+from cognitionos_dagster.tools.builtin.memory_tools import RetrieveMemoryTool, SearchTool, StoreMemoryTool
 from cognitionos_dagster.tools.builtin.python_tool import ExecutePythonTool
 
 
 def builtin_tools() -> list[Tool]:
     return [
         ExecutePythonTool(), ExecuteJavascriptTool(), HttpRequestTool(),
-        RetrieveMemoryTool(), StoreMemoryTool(), HealthProbeTool(), EchoTool(),
+        SearchTool(), RetrieveMemoryTool(), StoreMemoryTool(), HealthProbeTool(), EchoTool(),
         MemoryLifecycleTool(),
     ]
 
@@ -28,6 +28,7 @@ __all__ = [
     "HttpRequestTool",
     "MemoryLifecycleTool",
     "RetrieveMemoryTool",
+    "SearchTool",
     "StoreMemoryTool",
     "builtin_tools",
 ]
