@@ -8,7 +8,8 @@ of them found still gets in.
 
 Every statement runs in the caller's transaction, after `access.act_as`: row-level security
 on `memories` and `memory_embeddings` decides what either ranking can see, for every
-namespace at once. The text expression is the one migration 0018 indexes (GIN); the
+namespace at once. The text ranking's candidates come from `cognitionos_text_matches`
+(migration 0018: the GIN index, which row-level security would otherwise keep unused); the
 vector ranking walks the HNSW index and, as `MemoryStore.search` does, falls back to the
 exact order when the index walk comes back short under the filters.
 """
@@ -25,9 +26,8 @@ from cognitionos_dagster.memory.compression import stored_text
 from cognitionos_dagster.memory.interface import SearchHit
 
 RRF_K = 60  # the constant of Cormack et al.: damps the head of each ranking
-# Must stay identical to the expression migration 0018 indexes.
-_TEXT = "to_tsvector('english'::regconfig, coalesce(m.content, m.summary, ''))"
-_FILTER = "(%(ns)s::uuid[] IS NULL OR m.namespace_id = ANY(%(ns)s)) AND (%(archived)s OR NOT m.archived)"
+_FILTER = ("(%(ns)s::uuid[] IS NULL OR m.namespace_id = ANY(%(ns)s)) AND (%(archived)s OR NOT m.archived)"
+           " AND (m.expires_at IS NULL OR m.expires_at > now())")
 
 _VECTOR = f"""
 SELECT e.memory_id::text, e.embedding <=> %(q)s AS distance
@@ -35,11 +35,12 @@ FROM memory_embeddings e JOIN memories m ON m.id = e.memory_id
 WHERE {_FILTER}
 ORDER BY {{order}} LIMIT %(pool)s
 """
-_TEXT_RANKING = f"""
-SELECT m.id::text
-FROM memories m, websearch_to_tsquery('english'::regconfig, %(text)s) q
-WHERE {_TEXT} @@ q AND {_FILTER}
-ORDER BY ts_rank_cd({_TEXT}, q) DESC, m.id DESC LIMIT %(pool)s
+# The matches come from the owner's index lookup (migration 0018), filtered by the read policy's
+# predicate; joining them to `memories` here applies the policy itself to every row as well.
+_TEXT_RANKING = """
+SELECT t.memory_id::text
+FROM cognitionos_text_matches(%(text)s, %(ns)s, %(archived)s, %(pool)s) t JOIN memories m ON m.id = t.memory_id
+ORDER BY t.rank DESC, t.memory_id DESC
 """
 _ROWS = """
 SELECT m.id::text, n.name, m.content, m.content_compressed, m.importance, m.created_at, m.archived, m.metadata

@@ -16,9 +16,10 @@ _COLUMNS = (
     "SELECT m.id::text, n.name, m.content, m.content_compressed, m.importance, m.created_at, m.archived, m.metadata"
     " FROM memories m JOIN memory_namespaces n ON n.id = m.namespace_id"
 )
-_BY_ID = f"{_COLUMNS} WHERE m.id = ANY(%s::uuid[])"
+_LIVE = "(m.expires_at IS NULL OR m.expires_at > now())"
+_BY_ID = f"{_COLUMNS} WHERE m.id = ANY(%s::uuid[]) AND {_LIVE}"
 # Ids are time-ordered (migration 0011), so they break ties between memories of the same instant.
-_RECENT = (f"{_COLUMNS} WHERE m.namespace_id = %s AND (%s OR NOT m.archived)"
+_RECENT = (f"{_COLUMNS} WHERE m.namespace_id = %s AND (%s OR NOT m.archived) AND {_LIVE}"
            " ORDER BY m.created_at DESC, m.id DESC LIMIT %s")
 
 Row = tuple[str, str, str | None, bytes | None, float, object, bool, dict[str, object] | None]

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from cognitionos_dagster.db.connection import Database
+from cognitionos_dagster.db.connection import Database, connect
 from cognitionos_dagster.llm.local_embedding import LocalEmbedder
-from cognitionos_dagster.memory.access import ensure_user
+from cognitionos_dagster.memory import access
 from cognitionos_dagster.memory.hybrid import RRF_K
 from cognitionos_dagster.memory.namespaces import NamespaceManager
 from cognitionos_dagster.memory.store import MemoryStore
@@ -81,8 +81,23 @@ def test_search_sees_only_what_the_user_may_read(ctx: ToolContext, store: Memory
     namespaces.grant("alice-notes", "bob")
     out = reg.run("search", {"query": "ERR4711 vendor header", "namespaces": ["alice-notes"]}, ctx)
     assert [h["namespace"] for h in out.result] == ["alice-notes"]
-    ensure_user(store.db, "carol")
+    access.ensure_user(store.db, "carol")
     assert reg.run("search", {"query": "ERR4711"}, as_user(ctx, store, "carol")).result == []
+
+
+def test_the_text_match_function_applies_the_read_policy(store: MemoryStore, namespaces: NamespaceManager) -> None:
+    """Called directly as the app role, the owner's index lookup still returns only readable ids."""
+    namespaces.create("alice-notes", "alice")
+    namespaces.create("bob-notes", "bob")
+    store.store("alice-notes", "alice", "alice: ERR4711")
+    bobs = store.store("bob-notes", "bob", "bob: ERR4711")
+    bob_id = access.find_user(store.db, "bob")
+    with connect(store.db.url) as conn:
+        conn.execute("SET ROLE cognitionos_app")
+        matches = "SELECT memory_id::text AS id FROM cognitionos_text_matches('ERR4711', NULL, false, 10)"
+        assert conn.execute(matches).fetchall() == []  # no acting user: nothing
+        conn.execute("SELECT set_config('cognitionos.user_id', %s, false)", (bob_id,))
+        assert [r["id"] for r in conn.execute(matches).fetchall()] == [bobs]
 
 
 def test_retrieve_by_id_refuses_other_users_memories(ctx: ToolContext, store: MemoryStore,
