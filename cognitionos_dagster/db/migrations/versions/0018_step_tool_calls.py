@@ -17,6 +17,8 @@ check the policy on every row before the match, and every search read every memo
 owner, restricted by the same predicate the read policy uses
 (`cognitionos_readable_namespaces()` for the acting user), and returns only ids and ranks;
 the caller joins them to `memories` as `cognitionos_app`, where the policy applies again.
+`ROWS 40` (a search's usual candidate count) lets that join look each id up by primary key;
+the default estimate of 1,000 rows made it hash every readable memory.
 
 Revision ID: 0018
 """
@@ -37,7 +39,7 @@ _TEXT_MATCHES = f"""
 CREATE FUNCTION cognitionos_text_matches(p_query text, p_namespaces uuid[], p_include_archived boolean,
                                          p_limit integer)
 RETURNS TABLE (memory_id uuid, rank real)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE sql STABLE SECURITY DEFINER ROWS 40 SET search_path = public, pg_temp AS $$
     SELECT m.id, ts_rank_cd({_MATCHED}, q)
     FROM memories m, websearch_to_tsquery('english'::regconfig, p_query) q
     WHERE {_MATCHED} @@ q
