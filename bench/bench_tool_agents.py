@@ -11,6 +11,9 @@
    with the tool schemas, is built too). Target: median <= 3 ms.
 2. `execute_javascript` `console.log(1)` through the registry (the full sandbox) against
    `node -e console.log(1)` from the same wheel, interleaved. Target: <= 1.5x.
+3. The `search` tool (hybrid: vector and full-text rankings fused, as the acting user) through
+   the registry against `MemoryStore.search` (vector only) on the same memories and queries,
+   interleaved, p50 and p95. No target yet: the figures say what a planner's search costs.
 """
 
 from __future__ import annotations
@@ -19,12 +22,20 @@ import argparse
 import statistics
 import subprocess
 import sys
+import time
 
-from bench._common import Verdicts, medians, table, timed
+import numpy as np
+
+from bench._common import Verdicts, medians, table, temp_database, timed
+from bench.bench_memory import corpus
 from cognitionos_dagster.agents.tool_loop import ToolLoop, ToolSession
+from cognitionos_dagster.db.connection import Database
+from cognitionos_dagster.llm.local_embedding import LocalEmbedder
 from cognitionos_dagster.llm.types import ChatMessage, ChatRequest, Completion, ToolCallRequest, ToolSpec
+from cognitionos_dagster.memory.namespaces import NamespaceManager
+from cognitionos_dagster.memory.store import MemoryStore
 from cognitionos_dagster.settings import load_settings
-from cognitionos_dagster.tools import ToolContext, ToolRegistry
+from cognitionos_dagster.tools import ToolContext, ToolRegistry, default_registry
 from cognitionos_dagster.tools.builtin import EchoTool, ExecuteJavascriptTool, ExecutePythonTool
 from cognitionos_dagster.tools.builtin.javascript_tool import node_binary
 
@@ -81,6 +92,34 @@ def javascript(runs: int) -> dict[str, float]:
                     "execute_javascript via registry": sandboxed}, runs, warmup=2)
 
 
+def search(memories: int, queries: int) -> dict[str, tuple[float, float]]:
+    """p50 and p95 ms of the `search` tool and of the store's vector search, interleaved."""
+    texts, _ = corpus(memories, np.random.default_rng(7))
+    asked = [" ".join(t.split()[:3]) for t in texts[:queries]]
+    with temp_database(migrated=True) as url:
+        db = Database(url)
+        NamespaceManager(db).create("notes", "alice")
+        with MemoryStore(db, LocalEmbedder(384)) as store:
+            store.add_many("notes", "alice", texts, defer_index=True)
+            db.execute("ANALYZE memories")
+            db.execute("ANALYZE memory_embeddings")
+            registry = default_registry()
+            ctx = ToolContext(settings=load_settings(), memory=store, user="alice")
+            cases = {
+                "MemoryStore.search (vector, one namespace)": lambda q: store.search("notes", "alice", q, k=10),
+                "search tool (hybrid, every readable namespace)":
+                    lambda q: registry.run("search", {"query": q, "k": 10}, ctx),
+            }
+            seconds: dict[str, list[float]] = {name: [] for name in cases}
+            for n, query in enumerate(asked):
+                for name, run in cases.items():
+                    started = time.perf_counter()
+                    run(query)
+                    if n >= 5:  # warm up: plans, connections
+                        seconds[name].append((time.perf_counter() - started) * 1000)
+    return {name: (float(np.percentile(v, 50)), float(np.percentile(v, 95))) for name, v in seconds.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=60)
@@ -101,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
           [(name, value * 1000, f"{value / bare:.2f}x") for name, value in js.items()])
     verdicts.check(f"execute_javascript <= {JS_TARGET_RATIO:g}x bare node", tool / bare <= JS_TARGET_RATIO,
                    f"{tool / bare:.2f}x ({tool * 1000:.1f} ms vs {bare * 1000:.1f} ms)")
+
+    memories = 5_000 if args.quick else 30_000
+    found = search(memories, 40 if args.quick else 200)
+    vector_p50 = next(iter(found.values()))[0]
+    table(f"search over {memories:,} memories, top 10 (interleaved)", ("case", "p50 ms", "p95 ms", "p50 vs vector"),
+          [(name, p50, p95, f"{p50 / vector_p50:.1f}x") for name, (p50, p95) in found.items()])
     return 0 if verdicts.print() else 1
 
 
