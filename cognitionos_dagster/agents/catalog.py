@@ -39,6 +39,8 @@ class AgentFile(BaseModel):
     fallback_models: list[str] = []
     temperature: float = Field(default=0.2, ge=0, le=2)
     allowed_tools: list[str] = []
+    max_tool_rounds: int = Field(default=5, ge=1, le=50)  # model answers with tool calls before giving up
+    max_parallel_tools: int = Field(default=4, ge=1, le=32)  # calls of one answer running at once
     failure_strategy: StrategyName = "retry"
     reassign_to: ReassignTarget | None = None
     max_retries: int = Field(default=3, ge=0, le=20)

@@ -1,8 +1,8 @@
 """AgentExecutor: the one pipeline every role runs through, one overridable method per stage.
 
-gather_context -> build_prompt -> call_model -> validate_output -> quality_gate -> record
--> store_memory -> audit. Each stage is a span named `agent.<stage>` and a debug log line,
-so a slow or failing stage is visible in traces and logs by name.
+gather_context -> build_prompt -> call_model (and the tool rounds it asks for, `tool_loop.py`)
+-> validate_output -> quality_gate -> record -> store_memory -> audit. Each stage is a span named
+`agent.<stage>` and a debug log line, so a slow or failing stage is visible in traces and logs by name.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from cognitionos_dagster.agents.catalog import AgentDefinition
 from cognitionos_dagster.agents.output_text import parse_json_object, validation_feedback
 from cognitionos_dagster.agents.prompts import PromptLibrary
 from cognitionos_dagster.agents.requests import AgentRequest, AgentResult, LowConfidence
+from cognitionos_dagster.agents.tool_loop import ToolLoop, ToolSession, with_tools_used
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.errors import AgentError, ModelError
 from cognitionos_dagster.llm.client import ModelClient
-from cognitionos_dagster.llm.types import CallContext, ChatMessage, ChatRequest, Completion
+from cognitionos_dagster.llm.types import CallContext, ChatMessage, ChatRequest, Completion, ToolSpec
 from cognitionos_dagster.memory.interface import MemoryHit, MemoryProvider
 from cognitionos_dagster.quality.critique import CritiqueOutcome, Review, critique_loop
 from cognitionos_dagster.quality.gate import GateResult, evaluate
@@ -57,6 +58,7 @@ class AgentCall:
     gate: GateResult | None = None
     raise_if_blocked: bool = True  # False: return a failed blocking gate instead of raising (cognos gates)
     round: int = 0  # a self-critique revision in progress: its calls are recorded as `<step>.revise[N]`
+    tools: ToolSession | None = None  # None: no tool is offered, the model answers at once
 
     def call_context(self) -> CallContext:
         r = self.request
@@ -73,8 +75,10 @@ class AgentCall:
 class AgentExecutor:
     def __init__(self, *, client: ModelClient, prompts: PromptLibrary, policies: dict[str, QualityPolicy],
                  db: Database | None = None, memory: MemoryProvider | None = None,
-                 reviewer: Reviewer | None = None) -> None:
+                 reviewer: Reviewer | None = None, tool_loop: ToolLoop | None = None) -> None:
+        """Without `tool_loop` no tool is offered: the model answers at once."""
         self.client = client
+        self.tool_loop = tool_loop
         self.prompts = prompts
         self.policies = policies
         self.db = db
@@ -84,13 +88,16 @@ class AgentExecutor:
     def execute(self, definition: AgentDefinition, request: AgentRequest, agent_input: BaseModel,
                 models: list[str]) -> AgentResult:
         call = AgentCall(definition=definition, request=request, input=agent_input, models=models)
+        if self.tool_loop is not None:
+            call.tools = self.tool_loop.session(definition, request, agent_input)
         with span("agent.run", role=definition.role, run_id=request.run_id, step_id=request.step_id,
                   replay=bool(request.replay_run_id)):
             try:
                 call.context = self._stage("gather_context", call, self.gather_context)
                 call.messages = self._stage("build_prompt", call, self.build_prompt)
-                first = self._stage("call_model", call, lambda c: self.call_model(c, c.messages))
+                first = self._stage("call_model", call, self.converse)
                 call.output = self._stage("validate_output", call, lambda c: self.validate_output(c, first))
+                call.output = with_tools_used(call.output, call.tools.tools_used if call.tools else [])
                 self._check_confidence(call)
                 call.gate = self._stage("quality_gate", call, self.quality_gate)
                 result = self._stage("record", call, self.record)
@@ -130,7 +137,8 @@ class AgentExecutor:
         d = call.definition
         variables: dict[str, Any] = {
             "role": d.role, "description": d.description, "input": call.input.model_dump(mode="json"),
-            "context": [h.model_dump(mode="json") for h in call.context], "allowed_tools": d.allowed_tools,
+            "context": [h.model_dump(mode="json") for h in call.context],
+            "allowed_tools": list(call.tools.offered) if call.tools else d.allowed_tools,
             "output_schema": json.dumps(output_schema(d.output_model), indent=1),
         }
         version = call.request.prompt_version or d.prompt_version
@@ -138,11 +146,20 @@ class AgentExecutor:
         user = "Input:\n" + json.dumps(call.input.model_dump(mode="json"), indent=1, ensure_ascii=False)
         return [ChatMessage(role="system", content=text), ChatMessage(role="user", content=user)]
 
-    def call_model(self, call: AgentCall, messages: list[ChatMessage]) -> Completion:
+    def converse(self, call: AgentCall) -> Completion:
+        """The model's answer; with tools offered, after the tool rounds it asked for. The conversation
+        (tool calls and results included) becomes `call.messages`, so a re-ask keeps what the tools said."""
+        if self.tool_loop is None or call.tools is None or not call.tools.offered:
+            return self.call_model(call, call.messages)
+        completion, call.messages = self.tool_loop.converse(
+            call.tools, call.messages, lambda messages, tools: self.call_model(call, messages, tools))
+        return completion
+
+    def call_model(self, call: AgentCall, messages: list[ChatMessage], tools: tuple[ToolSpec, ...] = ()) -> Completion:
         d = call.definition
         request = ChatRequest(
             messages=tuple(messages), schema_name=d.output_model.__name__[:64],
-            json_schema=output_schema(d.output_model), temperature=d.temperature,
+            json_schema=output_schema(d.output_model), temperature=d.temperature, tools=tools,
             offline_hint=call.input.model_dump(mode="json"),
         )
         completion = self.client.complete_structured(request, models=call.models, call=call.call_context())
@@ -313,6 +330,8 @@ class AgentExecutor:
             quality_score=call.gate.quality_score if call.gate else quality_score(call.output),
             attempts=len(call.completions), offline=all(c.offline for c in call.completions),
             gate=_gate_line(call.gate) if call.gate else None,
+            tools_used=call.tools.tools_used if call.tools else [],
+            tool_calls=[t.as_json() for t in call.tools.traces] if call.tools else [],
         )
         return result
 

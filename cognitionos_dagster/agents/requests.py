@@ -22,10 +22,13 @@ class AgentRequest(BaseModel):
     user: str | None = None
     replay_run_id: str | None = None  # deterministic replay source run
     prompt_version: str | None = None  # instead of the role's own (prompt A/B tests)
+    tools: tuple[str, ...] | None = None  # the step's `tools:`: narrows the role's allowed_tools
+    timeout_seconds: float | None = None  # the step's timeout: caps each tool call's wall clock
 
 
 class AgentResult(BaseModel):
-    """`attempts` counts model answers asked for (1 + validation re-asks); HTTP retries are in call_records."""
+    """`attempts` counts model answers asked for (1 + tool rounds + validation re-asks); HTTP retries
+    are in call_records."""
 
     role: str
     output: dict[str, Any]
@@ -40,6 +43,8 @@ class AgentResult(BaseModel):
     attempts: int
     offline: bool
     gate: dict[str, Any] | None = None  # the gate's result: verdicts, critique rounds, trajectory, verifier
+    tools_used: list[str] = []  # tools that ran in the step's tool loop, in first-use order
+    tool_calls: list[dict[str, Any]] = []  # every call the model asked for: round, tool, status, error
 
 
 class AgentInputError(AgentError):

@@ -17,7 +17,9 @@ from cognitionos_dagster.agents.input_text import coerce_text_fields
 from cognitionos_dagster.agents.output_text import validation_feedback
 from cognitionos_dagster.agents.prompts import PromptLibrary
 from cognitionos_dagster.agents.requests import AgentInputError, AgentRequest, AgentResult, LowConfidence
+from cognitionos_dagster.agents.tool_loop import ToolLoop
 from cognitionos_dagster.db.connection import Database
+from cognitionos_dagster.db.repositories.calls import CallRecordRepository
 from cognitionos_dagster.errors import ConfigError, PermissionDenied
 from cognitionos_dagster.llm.client import ModelClient
 from cognitionos_dagster.llm.offline import offline_answer
@@ -26,6 +28,7 @@ from cognitionos_dagster.quality.ab_test import Answer, EvalCase, EvalSet
 from cognitionos_dagster.quality.gate import GateResult
 from cognitionos_dagster.quality.policies import load_quality_policies
 from cognitionos_dagster.settings import Settings
+from cognitionos_dagster.tools.registry import ToolRegistry, default_registry
 
 __all__ = ["AgentRequest", "AgentResult", "AgentRuntime", "LowConfidence"]
 
@@ -34,17 +37,18 @@ FALLBACK = "fallback"
 
 class AgentRuntime:
     def __init__(self, settings: Settings, *, db: Database | None = None, memory: MemoryProvider | None = None,
-                 tools: object | None = None, client: ModelClient | None = None,
+                 tools: ToolRegistry | None = None, client: ModelClient | None = None,
                  executor_class: type[AgentExecutor] = AgentExecutor) -> None:
-        """`tools` is kept for agents that call tools (not wired in yet); `executor_class` swaps stages."""
+        """`tools`: what agents may call (default: the built-in tools); `executor_class` swaps stages."""
         self.settings = settings
         self.catalog: AgentCatalog = load_agent_catalog(settings.resources_dir)
         self.prompts = PromptLibrary(settings.resources_dir)
         self.policies = load_quality_policies(settings.resources_dir)
         self.client = client or ModelClient.from_settings(settings, db=db)
-        self.tools = tools
+        self.tools = tools if tools is not None else default_registry()
+        loop = ToolLoop(self.tools, settings, memory=memory, recorder=CallRecordRepository(db) if db else None)
         self.executor = executor_class(client=self.client, prompts=self.prompts, policies=self.policies, db=db,
-                                       memory=memory, reviewer=self._review)
+                                       memory=memory, reviewer=self._review, tool_loop=loop)
 
     def __repr__(self) -> str:
         return f"AgentRuntime(roles={self.catalog.names()}, client={self.client!r})"

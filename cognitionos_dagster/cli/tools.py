@@ -1,4 +1,5 @@
-"""`cognos tools`: the registered tools with their permissions and input/output JSON schemas."""
+"""`cognos tools`: the registered tools with their permissions, input/output JSON schemas and the
+agent roles allowed to call them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from cognitionos_dagster.agents.catalog import load_agent_catalog
 from cognitionos_dagster.cli.output import command, console, print_json
+from cognitionos_dagster.settings import load_settings
 from cognitionos_dagster.tools import default_registry
 
 
@@ -29,13 +32,16 @@ def tools(
     """List the tools agents and workflow steps can call (* marks a required input field)."""
     registry = default_registry()
     described = [registry.get(name).describe()] if name else registry.describe()
+    catalog = load_agent_catalog(load_settings().resources_dir)
+    for tool in described:
+        tool["roles"] = [d.role for d in catalog.all() if tool["name"] in d.allowed_tools]
     if as_json:
         print_json(described)
         return
     table = Table(title="CognitionOS tools", show_lines=True)
-    for column in ("tool", "description", "permissions", "input", "output"):
+    for column in ("tool", "description", "permissions", "roles", "input", "output"):
         table.add_column(column, overflow="fold")
     for tool in described:
         table.add_row(tool["name"], tool["description"], ", ".join(tool["permissions"]),
-                      _fields(tool["input_schema"]), _fields(tool["output_schema"]))
+                      ", ".join(tool["roles"]) or "-", _fields(tool["input_schema"]), _fields(tool["output_schema"]))
     console.print(table)

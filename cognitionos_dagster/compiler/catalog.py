@@ -21,4 +21,5 @@ def build_catalog(settings: Settings) -> Catalog:
         policies=frozenset(load_quality_policies(settings.resources_dir)),
         role_defaults={d.role: RoleDefaults.model_validate(d.failure_defaults(), strict=False)
                        for d in agents.all()},
+        agent_tools={role: frozenset(agents.get(role).allowed_tools) for role in agents.names()},
     )

@@ -34,6 +34,7 @@ class AgentCall:
     quality_gate: str | None = None
     memory_namespace: str | None = None
     model: str | None = None
+    tools: tuple[str, ...] | None = None  # the step's `tools:`
 
     def run(self, services: StepServices, *, run_id: str, step_id: str, replay_run_id: str | None,
             timeout: float | None) -> tuple[Any, StepRecord]:
@@ -42,7 +43,7 @@ class AgentCall:
         result: AgentResult = services.agents.run(
             AgentRequest(role=self.role, input=self.input, run_id=run_id, step_id=step_id, model=self.model,
                          quality_gate=self.quality_gate, memory_namespace=self.memory_namespace,
-                         replay_run_id=replay_run_id)
+                         replay_run_id=replay_run_id, tools=self.tools, timeout_seconds=timeout)
         )
         rec = self.record(run_id, step_id, "succeeded", datetime.now(), None, 1)
         rec.output = result.output
@@ -52,6 +53,7 @@ class AgentCall:
         rec.confidence, rec.quality_score = result.confidence, result.quality_score
         if result.gate is not None:
             rec.extra["quality"] = result.gate
+        rec.tool_calls = result.tool_calls or None
         return result.output, rec
 
     def record(self, run_id: str, step_id: str, status: str, started: datetime, error: str | None,

@@ -109,7 +109,8 @@ class StepRunner:
         if step.kind == "agent":
             assert step.agent is not None
             return AgentCall(role=step.agent, input=rendered, quality_gate=step.quality_gate,
-                             memory_namespace=step.memory_namespace)
+                             memory_namespace=step.memory_namespace,
+                             tools=tuple(step.tools) if step.tools is not None else None)
         assert step.tool is not None
         return ToolCall(tool=step.tool, input=rendered)
 

@@ -21,6 +21,7 @@ class Catalog:
     agents: Mapping[str, type[BaseModel] | None] = field(default_factory=dict)
     tools: Mapping[str, type[BaseModel] | None] = field(default_factory=dict)
     policies: frozenset[str] = frozenset()
+    agent_tools: Mapping[str, frozenset[str]] = field(default_factory=dict)  # role -> its allowed_tools
     allow_unknown: bool = False
     role_defaults: Mapping[str, RoleDefaults] = field(default_factory=dict)
 
@@ -37,6 +38,10 @@ class Catalog:
 
     def has_policy(self, name: str) -> bool:
         return self.allow_unknown or name in self.policies
+
+    def agent_may_use(self, role: str, tool: str) -> bool:
+        """Whether the role's allowed_tools name the tool (a role the catalog does not list: yes)."""
+        return self.allow_unknown or role not in self.agent_tools or tool in self.agent_tools[role]
 
     def agent_model(self, name: str) -> type[BaseModel] | None:
         return self.agents.get(name)

@@ -134,12 +134,33 @@ def _kind_rules(spec: WorkflowSpec, step: StepSpec, path: Path_, source: Source,
     if step.quality_gate is not None and not catalog.has_policy(step.quality_gate):
         errors.append(source.error((*path, "quality_gate"), f"unknown quality-gate policy `{step.quality_gate}`"
                                    f"{_close(step.quality_gate, list(catalog.policies))}"))
+    errors += _step_tools_rules(step, path, source, catalog)
     if step.memory_namespace is not None and step.agent is None:
         errors.append(source.error((*path, "memory_namespace"), f"step `{step.id}`: `memory_namespace` applies to "
                                    "agent steps only; remove it"))
     if step.reassign_to is not None and step.reassign_to.agent and not catalog.has_agent(step.reassign_to.agent):
         errors.append(source.error((*path, "reassign_to", "agent"), f"unknown agent role "
                                    f"`{step.reassign_to.agent}`{_close(step.reassign_to.agent, list(catalog.agents))}"))
+    return errors
+
+
+def _step_tools_rules(step: StepSpec, path: Path_, source: Source, catalog: Catalog) -> list[SpecError]:
+    """A step's `tools:` may only narrow what its role is allowed, and only name registered tools."""
+    if step.tools is None:
+        return []
+    if step.agent is None:
+        return [source.error((*path, "tools"), f"step `{step.id}`: `tools` applies to agent steps only; remove it "
+                             "(a tool step names its one tool in `tool`)")]
+    errors = []
+    for index, name in enumerate(step.tools):
+        where = (*path, "tools", index)
+        if not catalog.has_tool(name):
+            errors.append(source.error(where, f"unknown tool `{name}`{_close(name, list(catalog.tools))}"))
+        elif not catalog.agent_may_use(step.agent, name):
+            allowed = ", ".join(sorted(catalog.agent_tools.get(step.agent, ()))) or "none"
+            errors.append(source.error(where, f"role `{step.agent}` may not use tool `{name}` (its allowed_tools: "
+                                       f"{allowed}); remove it from `tools` or add it to allowed_tools in "
+                                       f"resources/agents/{step.agent}.yaml"))
     return errors
 
 

@@ -177,6 +177,7 @@ class StepSpec(_Model):
     reassign_to: ReassignSpec | None = None
     quality_gate: str | None = None
     memory_namespace: str | None = None
+    tools: list[str] | None = None  # agent steps: the tools offered, a subset of the role's allowed_tools
     position: Position = NOWHERE
     _role: RoleDefaults | None = PrivateAttr(default=None)
 

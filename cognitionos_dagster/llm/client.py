@@ -18,7 +18,7 @@ from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.errors import ModelError, ModelTimeout
 from cognitionos_dagster.llm.deadline import remaining
 from cognitionos_dagster.llm.endpoints import Endpoint, scrub
-from cognitionos_dagster.llm.offline import OFFLINE_MODEL, offline_answer
+from cognitionos_dagster.llm.offline import OFFLINE_MODEL, offline_answer, offline_tool_call
 from cognitionos_dagster.llm.openai_chat import OpenAIChat
 from cognitionos_dagster.llm.pricing import PriceTable, load_price_table
 from cognitionos_dagster.llm.replay import CallLog
@@ -91,9 +91,12 @@ class ModelClient:
 
     def _offline(self, request: ChatRequest) -> Completion:
         started = time.perf_counter()
-        text = json.dumps(offline_answer(request.json_schema, request.offline_hint), sort_keys=True)
+        tool_call = offline_tool_call(request.tools, request.messages, request.offline_hint)
+        text = "" if tool_call else json.dumps(
+            offline_answer(request.json_schema, request.offline_hint, request.messages), sort_keys=True)
         prompt_chars = sum(len(m.content) for m in request.messages)
         return Completion(text=text, model=OFFLINE_MODEL, mode="offline", offline=True,
+                          tool_calls=(tool_call,) if tool_call else (),
                           input_tokens=prompt_chars // 4, output_tokens=len(text) // 4,
                           latency_ms=(time.perf_counter() - started) * 1000)
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Sequence
 from typing import Any
+
+from cognitionos_dagster.llm.types import ChatMessage, ToolCallRequest, ToolSpec
 
 OFFLINE_MARK = "[offline]"
 OFFLINE_MODEL = "offline"
@@ -29,9 +33,10 @@ def _excerpt(hint: dict[str, Any], limit: int = 60) -> str:
 
 
 class _Builder:
-    def __init__(self, root: dict[str, Any], hint: dict[str, Any]) -> None:
+    def __init__(self, root: dict[str, Any], hint: dict[str, Any], tool_report: str | None = None) -> None:
         self.root = root
         self.excerpt = _excerpt(hint)
+        self.tool_report = tool_report
 
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         ref = schema.get("$ref")
@@ -116,6 +121,8 @@ class _Builder:
         if fmt == "date":
             return "1970-01-01"
         text = f"{OFFLINE_MARK} {name.replace('_', ' ')} for: {self.excerpt}"
+        if name == "result" and self.tool_report:
+            text = f"{OFFLINE_MARK} {self.tool_report}"
         low, high = schema.get("minLength"), schema.get("maxLength")
         if low is not None and len(text) < low:
             text = text + "." * (low - len(text))
@@ -124,9 +131,67 @@ class _Builder:
         return text
 
 
-def offline_answer(json_schema: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
-    """The same input and schema always give the same answer."""
-    result = _Builder(json_schema, hint).value(json_schema, "result")
+def offline_answer(json_schema: dict[str, Any], hint: dict[str, Any],
+                   messages: Sequence[ChatMessage] = ()) -> dict[str, Any]:
+    """The same input and schema always give the same answer; after tool calls, a `result` field
+    reports what the tools returned."""
+    result = _Builder(json_schema, hint, _tool_report(messages)).value(json_schema, "result")
     if not isinstance(result, dict):
         raise ValueError("offline answers need an object schema")
     return result
+
+
+def offline_tool_call(tools: Sequence[ToolSpec], messages: Sequence[ChatMessage],
+                      hint: dict[str, Any]) -> ToolCallRequest | None:
+    """One call to the offered tool the input asks for by name ("use execute_python to compute 2**10"),
+    once per conversation: after a tool result the offline provider answers.
+
+    The tool's first required string field gets the text in backticks, or what follows "to compute"
+    (printed by a code tool), or what follows "use <tool> to".
+    """
+    if not tools or any(m.role == "tool" for m in messages):
+        return None
+    text = " ".join(v for v in hint.values() if isinstance(v, str))
+    for tool in tools:
+        match = re.search(rf"\buse\s+{re.escape(tool.name)}\b(?:\s+to)?\s*(.*)", text, re.I | re.S)
+        if match:
+            arguments = _tool_arguments(tool, match.group(1))
+            return ToolCallRequest(id="offline_call_1", name=tool.name, arguments=json.dumps(arguments))
+    return None
+
+
+def _tool_arguments(tool: ToolSpec, rest: str) -> dict[str, Any]:
+    quoted = re.search(r"`([^`]+)`", rest)
+    computed = re.match(r"compute\s+(.+?)[.;]?\s*$", rest.strip(), re.S)
+    if quoted:
+        value = quoted.group(1)
+    elif computed and "python" in tool.name:
+        value = f"print({computed.group(1)})"
+    elif computed and "javascript" in tool.name:
+        value = f"console.log({computed.group(1)})"
+    else:
+        value = rest.strip().rstrip(".") or tool.name
+    schema = tool.parameters
+    required = list(schema.get("required", []))
+    arguments = offline_answer({**schema, "required": required}, {"text": value}) if schema.get("properties") else {}
+    field = next((k for k in required if schema["properties"].get(k, {}).get("type") == "string"), None)
+    if field is not None:
+        arguments[field] = value
+    return arguments
+
+
+def _tool_report(messages: Sequence[ChatMessage]) -> str | None:
+    """What the tools answered, from the conversation's tool messages (their `result`, else the whole)."""
+    names = {c.id: c.name for m in messages for c in m.tool_calls}
+    parts = []
+    for message in messages:
+        if message.role != "tool":
+            continue
+        try:
+            output = json.loads(message.content)
+        except ValueError:
+            output = message.content
+        shown = output.get("result", output.get("error")) if isinstance(output, dict) else output
+        text = shown if isinstance(shown, str) else json.dumps(shown, sort_keys=True)
+        parts.append(f"{names.get(message.tool_call_id or '', 'tool')} returned: {' '.join(text.split())[:500]}")
+    return "; ".join(parts) or None

@@ -17,7 +17,7 @@ import openai
 
 from cognitionos_dagster.errors import ModelTimeout
 from cognitionos_dagster.llm.deadline import remaining
-from cognitionos_dagster.llm.types import ChatRequest, Completion, OutputMode
+from cognitionos_dagster.llm.types import ChatRequest, Completion, OutputMode, ToolCallRequest
 
 _json_mode_only: set[tuple[str, str]] = set()
 _lock = threading.Lock()
@@ -64,7 +64,7 @@ class OpenAIChat:
         return self._call(request, model, "json_object")
 
     def _call(self, request: ChatRequest, model: str, mode: OutputMode) -> Completion:
-        messages: list[dict[str, Any]] = [m.model_dump() for m in request.messages]
+        messages: list[dict[str, Any]] = [m.to_openai() for m in request.messages]
         if mode == "json_schema":
             response_format: dict[str, Any] = {
                 "type": "json_schema",
@@ -81,6 +81,8 @@ class OpenAIChat:
             if left <= 0:
                 raise ModelTimeout(f"no time left in the step's budget to ask {model}")
             kwargs["timeout"] = min(left, self.timeout) if self.timeout else left
+        if request.tools:
+            kwargs["tools"] = [t.to_openai() for t in request.tools]
         started = time.perf_counter()
         response = self.client.chat.completions.create(
             model=model, messages=messages, response_format=response_format, **kwargs  # type: ignore[arg-type]
@@ -90,9 +92,18 @@ class OpenAIChat:
         text = (choice.message.content or "") if choice is not None else ""
         usage = response.usage
         return Completion(
-            text=text, model=model, mode=mode, latency_ms=latency_ms,
+            text=text, model=model, mode=mode, latency_ms=latency_ms, tool_calls=_tool_calls(choice),
             input_tokens=usage.prompt_tokens if usage else 0, output_tokens=usage.completion_tokens if usage else 0,
         )
+
+
+def _tool_calls(choice: Any) -> tuple[ToolCallRequest, ...]:
+    """Function calls of the answer; a call without an id (some local servers) gets its position."""
+    calls = getattr(choice.message, "tool_calls", None) if choice is not None else None
+    return tuple(
+        ToolCallRequest(id=c.id or f"call_{i}", name=c.function.name, arguments=c.function.arguments or "{}")
+        for i, c in enumerate(calls or []) if getattr(c, "function", None) is not None
+    )
 
 
 def _schema_instruction(request: ChatRequest) -> str:

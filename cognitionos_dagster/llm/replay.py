@@ -16,7 +16,7 @@ from typing import Any
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.db.repositories.calls import CallKind, CallRecord, CallRecordRepository, request_hash
 from cognitionos_dagster.errors import ReplayError
-from cognitionos_dagster.llm.types import CallContext, ChatRequest, Completion
+from cognitionos_dagster.llm.types import CallContext, ChatRequest, Completion, ToolCallRequest
 
 
 class CallLog:
@@ -86,6 +86,7 @@ class CallLog:
             text=found["text"], model=found.get("model", "replay"), mode="replay",
             input_tokens=int(usage.get("input_tokens", 0)), output_tokens=int(usage.get("output_tokens", 0)),
             offline=bool(found.get("offline", False)),
+            tool_calls=tuple(ToolCallRequest.model_validate(c) for c in found.get("tool_calls", [])),
         )
         self.write_completion(request, call, completion)
         return completion

@@ -43,3 +43,46 @@ class MemoryProvider(Protocol):
     ) -> str:
         """Store (or dedupe) a memory; returns its id. PermissionDenied without a write grant."""
         ...
+
+
+class MemoryEntry(BaseModel):
+    """One memory as a reader sees it (the text decompressed)."""
+
+    id: str
+    namespace: str
+    content: str
+    importance: float
+    created_at: datetime
+    archived: bool = False
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class SearchHit(MemoryEntry):
+    """A hybrid search result: its fused score and where each ranking placed it (1 = first)."""
+
+    score: float
+    similarity: float | None = None  # cosine similarity, when the vector ranking found it
+    vector_rank: int | None = None
+    text_rank: int | None = None
+
+
+@runtime_checkable
+class MemoryReader(Protocol):
+    """Reads across namespaces for the `search` and `retrieve_memory` tools; every read is the user's."""
+
+    def search_memories(
+        self, user: str, query: str, *, namespaces: list[str] | None = None, k: int = 5,
+        include_archived: bool = False,
+    ) -> list[SearchHit]:
+        """Vector and full-text rankings fused; every namespace the user may read when none are named."""
+        ...
+
+    def read_memories(self, ids: list[str], user: str) -> list[MemoryEntry]:
+        """The memories with these ids that the user may read, in the order asked; others are left out."""
+        ...
+
+    def recent_memories(
+        self, namespace: str, user: str, *, limit: int = 10, include_archived: bool = False,
+    ) -> list[MemoryEntry]:
+        """The newest memories of a namespace first; PermissionDenied without a read grant."""
+        ...

@@ -21,11 +21,11 @@ from psycopg.rows import tuple_row
 from cognitionos_dagster.db.connection import Database, HeldConnection
 from cognitionos_dagster.errors import MemoryStoreError
 from cognitionos_dagster.llm.embeddings import Embedder
-from cognitionos_dagster.memory import access, index, retrieval
+from cognitionos_dagster.memory import access, hybrid, index, reads, retrieval
 from cognitionos_dagster.memory.access_stats import AccessStatsBuffer
 from cognitionos_dagster.memory.compression import stored_text
 from cognitionos_dagster.memory.ingest import copy_batch, insert_one
-from cognitionos_dagster.memory.interface import MemoryHit
+from cognitionos_dagster.memory.interface import MemoryEntry, MemoryHit, SearchHit
 from cognitionos_dagster.memory.models import (
     AddResult,
     MemoryItem,
@@ -56,6 +56,13 @@ def _as_item(value: ItemLike) -> MemoryItem:
     if isinstance(value, str):
         return MemoryItem(content=value)
     return MemoryItem.model_validate(value)
+
+
+def _check_id(memory_id: str) -> None:
+    try:
+        uuid.UUID(memory_id)
+    except ValueError:
+        raise MemoryStoreError(f"not a memory id: {memory_id!r}", hint="ids are UUIDs, as search prints them") from None
 
 
 def _batches(items: Iterable[ItemLike], size: int) -> Iterator[list[MemoryItem]]:
@@ -256,14 +263,61 @@ class MemoryStore:
     ) -> list[MemoryHit]:
         return self.search(namespace, user, query, k=k, filters=filters)
 
+    def search_memories(
+        self, user: str, query: str, *, namespaces: list[str] | None = None, k: int = 5,
+        include_archived: bool = False,
+    ) -> list[SearchHit]:
+        """Vector and full-text rankings fused (see `hybrid`), over the named namespaces or, with
+        none named, every namespace the user may read; a named one they may not read is refused."""
+        if k < 1:
+            raise MemoryStoreError(f"k must be at least 1, got {k}", hint="ask for one or more results")
+        ns_ids = None if namespaces is None else [self._namespace_id(name) for name in namespaces]
+        uid = access.find_user(self.db, user)
+        if uid is None:  # a user nobody created may read nothing
+            if namespaces:
+                raise access.no_access(user, namespaces[0], write=False)
+            return []
+        query_vector = self._embed([query])[0]
+        with self.db.connection() as conn:
+            access.act_as(conn, uid)
+            for name, ns_id in zip(namespaces or [], ns_ids or [], strict=True):
+                self._require(conn, ns_id, name, user, write=False)
+            hits = hybrid.search(conn, query, query_vector, k=k, namespace_ids=ns_ids,
+                                 include_archived=include_archived, ef_search=self.ef_search)
+        self.access_stats.record([h.id for h in hits])
+        return hits
+
+    def read_memories(self, ids: list[str], user: str) -> list[MemoryEntry]:
+        """The memories with these ids that the user may read, in the order asked; others are left out."""
+        for memory_id in ids:
+            _check_id(memory_id)
+        uid = access.find_user(self.db, user)
+        if uid is None or not ids:
+            return []
+        with self.db.connection() as conn:
+            access.act_as(conn, uid)
+            entries = reads.by_ids(conn, ids)
+        self.access_stats.record([e.id for e in entries])
+        return entries
+
+    def recent_memories(
+        self, namespace: str, user: str, *, limit: int = 10, include_archived: bool = False,
+    ) -> list[MemoryEntry]:
+        """The namespace's newest memories first; PermissionDenied without a read grant."""
+        if limit < 1:
+            raise MemoryStoreError(f"limit must be at least 1, got {limit}", hint="ask for one or more memories")
+        ns_id = self._namespace_id(namespace)
+        uid = self._user_id(user, namespace, write=False)
+        with self.db.connection() as conn:
+            access.act_as(conn, uid)
+            self._require(conn, ns_id, namespace, user, write=False)
+            entries = reads.recent(conn, ns_id, limit=limit, include_archived=include_archived)
+        self.access_stats.record([e.id for e in entries])
+        return entries
+
     def inspect(self, memory_id: str, user: str) -> MemoryRecord:
         """Everything about one memory the user may read (decompressed text included)."""
-        try:
-            uuid.UUID(memory_id)
-        except ValueError:
-            raise MemoryStoreError(
-                f"not a memory id: {memory_id!r}", hint="ids are UUIDs, as search prints them"
-            ) from None
+        _check_id(memory_id)
         uid = access.find_user(self.db, user)
         row = None
         if uid is not None:

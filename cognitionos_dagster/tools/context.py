@@ -21,6 +21,8 @@ class ToolContext:
     recorder: CallRecordRepository | None = None
     replay_run_id: str | None = None
     timeout_seconds: float | None = None  # the step's timeout caps the tool's own wall clock
+    # An agent's tool loop: a failed call was an answer the model saw, so replay serves it too.
+    replay_any_outcome: bool = False
     # How many successful calls per (tool, request hash) this step has made: the replay index.
     call_counts: dict[tuple[str, str], int] = field(default_factory=dict, repr=False)
 

@@ -27,9 +27,11 @@ def replayed(tool: Tool, req_hash: str, ctx: ToolContext) -> ToolOutput:
     if ctx.recorder is None or not ctx.step_id or not ctx.replay_run_id:
         raise ReplayError(f"cannot replay {where}: no call recorder or step id in the tool context",
                           hint="deterministic replay needs the database resource; run `cognos db up`")
-    response = ctx.recorder.find(ctx.replay_run_id, ctx.step_id, "tool", req_hash, index)
+    response = ctx.recorder.find(ctx.replay_run_id, ctx.step_id, "tool", req_hash, index,
+                                 any_status=ctx.replay_any_outcome)
     if response is None:
-        raise ReplayError(f"no recorded successful call for {where} with this input",
+        kind = "" if ctx.replay_any_outcome else "successful "
+        raise ReplayError(f"no recorded {kind}call for {where} with this input",
                           hint="the original run never made this call successfully; replay without --deterministic")
     return tool.output_model.model_validate(response)
 

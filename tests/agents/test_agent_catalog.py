@@ -10,6 +10,7 @@ from cognitionos_dagster.agents.catalog import load_agent_catalog
 from cognitionos_dagster.agents.schemas import PlannerAgentInput
 from cognitionos_dagster.errors import ConfigError
 from cognitionos_dagster.settings import PROJECT_ROOT
+from cognitionos_dagster.tools.registry import default_registry
 
 SEED_FIELDS = {
     "planner": ({"goal", "context", "constraints"}, {"plan", "reasoning", "confidence", "estimated_duration"}),
@@ -31,6 +32,17 @@ def test_shipped_roles_have_the_seed_schemas_exactly() -> None:
     planner = catalog.get("planner")
     assert planner.allowed_tools == ["search", "retrieve_memory"] and planner.confidence_threshold == 0.7
     assert PlannerAgentInput(goal="g").constraints == []
+
+
+def test_every_allowed_tool_of_a_shipped_role_is_registered() -> None:
+    registry = default_registry()
+    catalog = load_agent_catalog(PROJECT_ROOT / "resources")
+    unregistered = {(d.role, tool) for d in catalog.all() for tool in d.allowed_tools if tool not in registry}
+    assert unregistered == set()
+    described = {tool["name"]: tool for tool in registry.describe()}
+    for name in ("search", "retrieve_memory"):  # the planner's: typed input and output, schema from the input
+        assert described[name]["input_schema"] == registry.get(name).input_model.model_json_schema()
+        assert described[name]["output_schema"]["title"].endswith("Output")
 
 
 def _write(resources: Path, name: str, text: str, prompt: bool = True) -> Path:

@@ -170,3 +170,28 @@ def test_deterministic_replay_serves_recorded_calls(write_spec: Writer, db: Data
     assert code == 1
     report = json.loads(out)
     assert "roll" in report["steps"] and "record" in (report["steps"]["roll"]["error"] or "").lower()
+
+
+def test_deterministic_replay_of_an_agent_that_called_a_tool(write_spec: Writer, db: Database) -> None:
+    write_spec("agent_tool", """
+        id: agent_tool
+        version: 1.0.0
+        steps:
+          - id: roll
+            agent: executor
+            tools: [execute_python]
+            input: {task_description: "use execute_python to run `import random; print(random.random())`"}
+        outputs:
+          result: "{{ steps.roll.output.result }}"
+    """)
+    code, out, _ = cognos("run", "agent_tool", "--json")
+    assert code == 0, out
+    original = json.loads(out)
+    assert original["outputs"]["result"].startswith("[offline] execute_python returned: 0.")
+
+    code, out, _ = cognos("replay", original["run_id"], "--deterministic", "--json")
+    assert code == 0, out
+    assert json.loads(out)["outputs"] == original["outputs"]  # the tool's random number came from the record
+
+    code, out, _ = cognos("replay", original["run_id"], "--json")
+    assert code == 0 and json.loads(out)["outputs"] != original["outputs"]  # a plain replay runs the tool again

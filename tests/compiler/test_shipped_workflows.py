@@ -102,3 +102,16 @@ def test_research_notes_feed_research_digest(db: Database) -> None:
     stored = db.fetch_one("SELECT count(*) AS n FROM memories m JOIN memory_namespaces n ON n.id = m.namespace_id "
                           "WHERE n.name = 'digests'")
     assert stored is not None and stored["n"] == 1
+
+
+def test_tool_agent_runs_code_through_a_tool_call_offline(db: Database) -> None:
+    report = run("tool_agent", "-i", "expression=6*7")
+    assert report["status"] == "success", report["steps"]
+    assert report["outputs"] == {"result": "[offline] execute_python returned: 42", "tools_used": ["execute_python"]}
+    step = db.fetch_one("SELECT tool_calls FROM workflow_execution_steps WHERE execution_id = %s AND step_id = %s",
+                        (report["run_id"], "compute"))
+    assert step is not None and step["tool_calls"] == [{"round": 1, "tool": "execute_python", "status": "ok",
+                                                         "error": None}]
+    ran = db.fetch_all("SELECT name, status, request FROM call_records WHERE run_id = %s AND kind = 'tool' "
+                       "AND name = 'execute_python'", (report["run_id"],))
+    assert [(r["status"], r["request"]["input"]["code"]) for r in ran] == [("ok", "print(6*7)")]

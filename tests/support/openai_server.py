@@ -8,6 +8,7 @@ chat calls with a schema-valid object built from the request's JSON schema (mark
     with OpenAIServer() as server:
         server.enqueue(error_reply(429, "slow down", headers={"Retry-After": "0"}))
         server.enqueue(chat_reply({"summary": "ok", "key_points": [], "confidence": 0.9}))
+        server.enqueue(tool_calls_reply(("echo", {"value": 1}), ("echo", {"value": 2})))  # parallel calls
         client = openai.OpenAI(base_url=server.base_url, api_key="sk-test")
 """
 
@@ -55,6 +56,19 @@ def chat_reply(content: dict[str, Any] | str, *, model: str = "test-model", prom
     """A chat completion whose message content is `content` (a dict is JSON-encoded)."""
     text = content if isinstance(content, str) else json.dumps(content)
     return Reply(body=_completion(text, model, prompt_tokens, completion_tokens), delay=delay)
+
+
+def tool_calls_reply(*calls: tuple[str, dict[str, Any] | str], model: str = "test-model", prompt_tokens: int = 100,
+                     completion_tokens: int = 20, delay: float = 0.0) -> Reply:
+    """An answer that asks for tools: (name, arguments) pairs; arguments given as a string are sent
+    as they are (e.g. broken JSON). Call ids are call_1, call_2, ..."""
+    tool_calls = [{"id": f"call_{i}", "type": "function",
+                   "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)}}
+                  for i, (name, args) in enumerate(calls, 1)]
+    body = _completion("", model, prompt_tokens, completion_tokens)
+    body["choices"][0].update(finish_reason="tool_calls",
+                              message={"role": "assistant", "content": None, "tool_calls": tool_calls})
+    return Reply(body=body, delay=delay)
 
 
 def error_reply(status: int, message: str = "error", *, headers: dict[str, str] | None = None,

@@ -19,7 +19,7 @@ def reg() -> ToolRegistry:
     return ToolRegistry([CountingAdd(), Exploding()])
 
 
-BUILTINS = {"execute_python", "http_request", "retrieve_memory", "store_memory"}
+BUILTINS = {"execute_python", "execute_javascript", "http_request", "search", "retrieve_memory", "store_memory"}
 
 
 def test_default_registry_has_the_builtins() -> None:
@@ -93,6 +93,10 @@ def test_cli_lists_tools_as_json() -> None:
     assert set(tools) >= BUILTINS
     assert tools["execute_python"]["input_schema"]["required"] == ["code"]
     assert "exit_code" in tools["execute_python"]["output_schema"]["properties"]
+    assert tools["execute_javascript"]["roles"] == ["executor"] == tools["http_request"]["roles"]
+    assert tools["echo"]["roles"] == []
+    assert tools["search"]["roles"] == ["planner"] == tools["retrieve_memory"]["roles"]
+    assert tools["search"]["input_schema"]["required"] == ["query"]
 
 
 def test_cli_table_and_unknown_tool() -> None:

@@ -80,26 +80,28 @@ class CallRecordRepository:
                         (status, error[:500], record_id))
 
     def find(
-        self, run_id: str, step_id: str, kind: CallKind, req_hash: str, sequence: int
+        self, run_id: str, step_id: str, kind: CallKind, req_hash: str, sequence: int, *, any_status: bool = False
     ) -> dict[str, Any] | None:
-        """The successful recorded response for this call, or None when nothing was recorded."""
+        """The recorded response for this call, or None when nothing was recorded. Only successful
+        calls count unless `any_status` (an agent's tool loop, where failures were answers too)."""
         row = self.db.fetch_one(
-            """
+            f"""
             SELECT response FROM call_records
-            WHERE run_id = %s AND step_id = %s AND kind = %s AND request_hash = %s AND status = ANY(%s)
+            WHERE run_id = %s AND step_id = %s AND kind = %s AND request_hash = %s {_status_filter(any_status)}
             ORDER BY sequence, created_at
             OFFSET %s LIMIT 1
             """,
-            (run_id, step_id, kind, req_hash, list(ANSWERED), sequence),
+            (run_id, step_id, kind, req_hash, sequence),
         )
         return None if row is None else row["response"]
 
-    def count_ok(self, run_id: str, step_id: str, kind: CallKind, req_hash: str) -> int:
-        """How many answered calls with this request hash the step has recorded: the next call's index."""
+    def count_ok(self, run_id: str, step_id: str, kind: CallKind, req_hash: str, *, any_status: bool = False) -> int:
+        """How many calls with this request hash the step has recorded (successful ones unless
+        `any_status`): the next call's index."""
         row = self.db.fetch_one(
             "SELECT count(*) AS n FROM call_records WHERE run_id = %s AND step_id = %s AND kind = %s "
-            "AND request_hash = %s AND status = ANY(%s)",
-            (run_id, step_id, kind, req_hash, list(ANSWERED)),
+            f"AND request_hash = %s {_status_filter(any_status)}",
+            (run_id, step_id, kind, req_hash),
         )
         return int(row["n"]) if row else 0
 
@@ -107,3 +109,9 @@ class CallRecordRepository:
         return self.db.fetch_all(
             "SELECT * FROM call_records WHERE run_id = %s ORDER BY created_at, sequence", (run_id,)
         )
+
+
+def _status_filter(any_status: bool) -> str:
+    """Answered calls only, unless `any_status` (then every call that left a response)."""
+    answered = ", ".join(f"'{status}'" for status in ANSWERED)  # module constants, not input
+    return "AND response IS NOT NULL" if any_status else f"AND status IN ({answered})"

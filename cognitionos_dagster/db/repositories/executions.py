@@ -43,13 +43,14 @@ class StepRecord:
     latency_ms: float | None = None
     confidence: float | None = None
     quality_score: float | None = None
+    tool_calls: list[dict[str, Any]] | None = None  # an agent's tool loop: round, tool, status, error
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 _STEP_COLUMNS = (
     "execution_id", "step_id", "step_type", "status", "started_at", "completed_at", "input", "output", "error",
     "agent_role", "model", "prompt_version", "input_tokens", "output_tokens", "cost_usd", "latency_ms",
-    "confidence", "quality_score", "attempts", "retry_count", "quality",
+    "confidence", "quality_score", "attempts", "retry_count", "quality", "tool_calls",
 )
 _UPSERT_STEP = f"""
     INSERT INTO workflow_execution_steps ({", ".join(_STEP_COLUMNS)})
@@ -66,6 +67,7 @@ def _step_params(rec: StepRecord) -> tuple[Any, ...]:
         _json(rec.input), _json(rec.output), rec.error, rec.agent_role, rec.model, rec.prompt_version,
         rec.input_tokens, rec.output_tokens, rec.cost_usd, rec.latency_ms, rec.confidence,
         rec.quality_score, rec.attempts, max(0, rec.attempts - 1), _json(rec.extra.get("quality")),
+        _json(rec.tool_calls),
     )
 
 

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from cognitionos_dagster.tools.base import Tool, ToolInput, ToolOutput
 from cognitionos_dagster.tools.context import ToolContext
-from cognitionos_dagster.tools.sandbox import PythonSandbox, SandboxConfig, SandboxResult
+from cognitionos_dagster.tools.sandbox import Program, PythonSandbox, SandboxConfig, SandboxResult
 
 _LIMIT_MESSAGES = {
     "wall_clock": "killed: wall-clock limit of {timeout:g} s reached",
@@ -54,19 +54,29 @@ class ExecutePythonTool(Tool):
 
     def run(self, data: ToolInput, ctx: ToolContext) -> ExecutePythonOutput:
         assert isinstance(data, ExecutePythonInput)
-        timeout = ctx.cap_timeout(data.timeout_seconds)
-        res = self.sandbox.run(data.code, timeout_seconds=timeout, stdin=data.stdin)
-        success = res.exit_code == 0 and res.limit is None
+        return self.execute(data.code, data.timeout_seconds, data.stdin, ctx)
+
+    def execute(self, code: str, timeout_seconds: float, stdin: str | None, ctx: ToolContext,
+                program: Program | None = None) -> ExecutePythonOutput:
+        """Run `code` (with `program` instead of Python when given) and report it in this tool's output."""
+        timeout = ctx.cap_timeout(timeout_seconds)
+        res = self.sandbox.run(code, timeout_seconds=timeout, stdin=stdin, program=program)
+        limit = self._limit(res)
+        success = res.exit_code == 0 and limit is None
         return ExecutePythonOutput(
-            success=success, result=res.stdout, error=None if success else self._error(res, timeout),
+            success=success, result=res.stdout, error=None if success else self._error(res, limit, timeout),
             stdout=res.stdout, stderr=res.stderr, exit_code=res.exit_code, stdout_truncated=res.stdout_truncated,
-            stderr_truncated=res.stderr_truncated, limit=res.limit, duration_ms=round(res.duration_ms, 2),
+            stderr_truncated=res.stderr_truncated, limit=limit, duration_ms=round(res.duration_ms, 2),
         )
 
-    def _error(self, res: SandboxResult, timeout: float) -> str:
+    def _limit(self, res: SandboxResult) -> str | None:
+        """Which limit ended the run, if one did (a runtime may report running out of memory its own way)."""
+        return res.limit
+
+    def _error(self, res: SandboxResult, limit: str | None, timeout: float) -> str:
         cfg = self.sandbox.config
-        if res.limit:
-            return _LIMIT_MESSAGES[res.limit].format(timeout=timeout, memory=cfg.memory_mb, file=cfg.max_file_mb)
+        if limit:
+            return _LIMIT_MESSAGES[limit].format(timeout=timeout, memory=cfg.memory_mb, file=cfg.max_file_mb)
         last = next((line for line in reversed(res.stderr.splitlines()) if line.strip()), "")
         how = f"killed by signal {-res.exit_code}" if res.exit_code < 0 else f"exited with code {res.exit_code}"
         return f"{how}: {last}" if last else how

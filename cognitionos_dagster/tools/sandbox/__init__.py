@@ -1,6 +1,6 @@
 """The process sandbox behind `execute_python`: namespaces, Landlock, seccomp, rlimits, a fresh uid."""
 
 from cognitionos_dagster.tools.sandbox.config import SandboxConfig
-from cognitionos_dagster.tools.sandbox.runner import PythonSandbox, SandboxResult
+from cognitionos_dagster.tools.sandbox.runner import Program, PythonSandbox, SandboxResult
 
-__all__ = ["PythonSandbox", "SandboxConfig", "SandboxResult"]
+__all__ = ["Program", "PythonSandbox", "SandboxConfig", "SandboxResult"]

@@ -36,6 +36,21 @@ _OPT_OUT_HINT = (
 
 
 @dataclass(frozen=True)
+class Program:
+    """Another interpreter run in the same sandbox (Node for `execute_javascript`).
+
+    The sandboxed Python child, once isolated, execs `path args... filename` in place of running
+    the code itself: every layer (namespace, uid, Landlock, seccomp, rlimits, clean environment)
+    is in place before the program starts, and the program's own directory is readable.
+    """
+
+    path: Path
+    filename: str  # the code is written here, in the working directory
+    args: tuple[str, ...] = ()
+    address_space_mb: int | None = None  # a runtime that reserves address space up front (V8) needs more
+
+
+@dataclass(frozen=True)
 class SandboxResult:
     exit_code: int  # negative: killed by that signal
     stdout: str
@@ -63,19 +78,23 @@ class PythonSandbox:
             )
         return Path(chosen)
 
-    def run(self, code: str, *, timeout_seconds: float, stdin: str | None = None) -> SandboxResult:
+    def run(self, code: str, *, timeout_seconds: float, stdin: str | None = None,
+            program: Program | None = None) -> SandboxResult:
         if len(code.encode()) > self.config.max_code_bytes:
             raise ToolError(f"code is larger than {self.config.max_code_bytes} bytes",
                             hint="send less code or raise COGNITIONOS_SANDBOX_MAX_CODE_BYTES")
         interpreter = self.interpreter()
+        if program is not None and self.drop_privileges and not identity.usable_by_other(program.path):
+            raise ToolError(f"the sandbox user cannot execute {program.path}",
+                            hint="make its directories world-executable (chmod o+x)")
         uid = (self.config.uid or identity.ephemeral_uid()) if self.drop_privileges else None
         gid = (self.config.gid or uid) if uid is not None else None
         workdir = Path(tempfile.mkdtemp(prefix="cognos-sandbox-", dir=self.config.workdir_root))
         try:
-            self._prepare_workdir(workdir, code, stdin, uid, gid)
+            self._prepare_workdir(workdir, code, stdin, uid, gid, program)
             # A run that returns has had every process of its uid killed by the output collection;
             # one that fails on the way may have left some.
-            return self._execute(interpreter, workdir, timeout_seconds, uid, gid)
+            return self._execute(interpreter, workdir, timeout_seconds, uid, gid, program)
         except BaseException:
             if uid is not None:
                 identity.kill_all_of(uid)
@@ -83,11 +102,19 @@ class PythonSandbox:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def _prepare_workdir(self, workdir: Path, code: str, stdin: str | None, uid: int | None, gid: int | None) -> None:
-        (workdir / "main.py").write_text(code, encoding="utf-8")
+    def _prepare_workdir(self, workdir: Path, code: str, stdin: str | None, uid: int | None, gid: int | None,
+                         program: Program | None = None) -> None:
+        files = [workdir / "main.py"]
+        if program is None:
+            files[0].write_text(code, encoding="utf-8")
+        else:
+            argv = [str(program.path), *program.args, program.filename]
+            files[0].write_text(f"import os\nos.execv({str(program.path)!r}, {argv!r})\n", encoding="utf-8")
+            files.append(workdir / program.filename)
+            files[1].write_text(code, encoding="utf-8")
         (workdir / ".stdin").write_text(stdin or "", encoding="utf-8")
         if uid is not None and gid is not None:
-            for path in (workdir, workdir / "main.py"):
+            for path in (workdir, *files):
                 os.chown(path, uid, gid)
         if self.drop_privileges and not all(
             os.stat(parent).st_mode & 0o001 for parent in workdir.resolve().parents
@@ -95,13 +122,16 @@ class PythonSandbox:
             raise ToolError(f"the sandbox user cannot reach {workdir}",
                             hint="point COGNITIONOS_SANDBOX_WORKDIR_ROOT at a world-traversable directory")
 
-    def _plan(self, interpreter: Path, workdir: Path, timeout: float, uid: int | None, gid: int | None) -> ChildPlan:
+    def _plan(self, interpreter: Path, workdir: Path, timeout: float, uid: int | None, gid: int | None,
+              program: Program | None = None) -> ChildPlan:
         cfg = self.config
         strict = cfg.require_isolation
         missing = []
         ruleset_fd = None
         try:
             read_only = [identity.interpreter_prefix(interpreter), *_SYSTEM_READ, *_DEVICES_READ]
+            if program is not None:
+                read_only.append(identity.interpreter_prefix(program.path))
             ruleset_fd = linux.landlock_ruleset([workdir], read_only, [Path("/dev/null")])
         except OSError as exc:
             missing.append(f"Landlock ({exc.strerror or exc})")
@@ -111,7 +141,8 @@ class PythonSandbox:
         if missing and strict:
             if ruleset_fd is not None:
                 os.close(ruleset_fd)
-            raise ToolError(f"execute_python refuses to run without isolation: missing {', '.join(missing)}",
+            tool = "execute_python" if program is None else f"the sandbox ({program.path.name})"
+            raise ToolError(f"{tool} refuses to run without isolation: missing {', '.join(missing)}",
                             hint=_OPT_OUT_HINT)
         cpu = max(1, min(cfg.cpu_seconds, int(timeout) + 1))
         nproc = cfg.max_processes if uid is not None else len(_own_processes()) + cfg.max_processes
@@ -125,15 +156,15 @@ class PythonSandbox:
                 resource.RLIMIT_NOFILE: (cfg.max_open_files, cfg.max_open_files),
                 resource.RLIMIT_CORE: (0, 0),
             },
-            address_space=cfg.memory_mb << 20,
+            address_space=(program.address_space_mb if program and program.address_space_mb else cfg.memory_mb) << 20,
         )
 
     def _execute(self, interpreter: Path, workdir: Path, timeout: float, uid: int | None,
-                 gid: int | None) -> SandboxResult:
+                 gid: int | None, program: Program | None = None) -> SandboxResult:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": str(workdir),
                "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
         started = time.perf_counter()
-        plan = self._plan(interpreter, workdir, timeout, uid, gid)
+        plan = self._plan(interpreter, workdir, timeout, uid, gid, program)
         reap = (lambda: identity.kill_all_of(uid)) if uid is not None else None
         err_r, err_w = os.pipe()
         out_r, out_w = os.pipe()
