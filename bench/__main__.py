@@ -11,7 +11,8 @@ import subprocess
 import sys
 import time
 
-BENCHES = ("bench_dsl", "bench_compiler", "bench_agent_pipeline", "bench_execute_python", "bench_memory")
+BENCHES = ("bench_dsl", "bench_compiler", "bench_agent_pipeline", "bench_execute_python", "bench_memory",
+           "bench_scale")
 
 
 def main(argv: list[str]) -> int:

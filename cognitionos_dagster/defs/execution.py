@@ -17,7 +17,7 @@ from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.db.repositories.executions import ExecutionRepository
 from cognitionos_dagster.defs.instance_config import write_instance_config
 from cognitionos_dagster.defs.reconstruct import reconstructable_workflow_job
-from cognitionos_dagster.defs.workflows import load_workflows
+from cognitionos_dagster.defs.workflows import load_workflow, load_workflows
 from cognitionos_dagster.dsl.models import WorkflowRef, WorkflowSpec
 from cognitionos_dagster.errors import ReplayError, SpecError
 from cognitionos_dagster.settings import Settings
@@ -45,11 +45,15 @@ def open_instance(settings: Settings) -> dg.DagsterInstance:
 
 
 def find_spec(settings: Settings, ref_text: str) -> WorkflowSpec:
-    loaded = load_workflows(settings)
+    """The workflow `ref_text` names, checked against the registry with the workflows it calls;
+    the rest of the folder is read only to say what is known when nothing matches."""
     ref = WorkflowRef.parse(ref_text)
+    loaded = load_workflow(settings, ref)
     try:
         return make_resolver(loaded.specs)(ref)
     except SpecError:
+        if not loaded.specs and not loaded.errors:
+            loaded = load_workflows(settings, sync_registry=False)
         known = ", ".join(sorted(f"{s.ref}" for s in loaded.specs)) or "none"
         bad = [str(e) for e in loaded.errors if ref.id in str(e)]
         raise SpecError(f"no workflow {ref} (known: {known})" + (f"; left out: {bad[0]}" if bad else ""),
