@@ -1,4 +1,4 @@
-"""Runs the Dagster webserver and daemon as two child processes and stops them for sure.
+"""Runs the code server, the Dagster webserver and the daemon as child processes and stops them for sure.
 
 `dagster dev` does not exit on SIGTERM/SIGINT on this kind of machine (its daemon hangs
 after "Daemon threads shut down"); `dagster-webserver` and `dagster-daemon run` started
@@ -26,13 +26,23 @@ class Supervisor:
     cwd: Path
     grace_seconds: float = 10.0
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    ready: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    ready_seconds: float = 120.0
     _stopping: bool = False
 
     def start(self) -> None:
+        """Start the commands in order; one with a `ready` probe must pass it before the next starts
+        (the webserver and daemon load the code server's location as soon as they start)."""
         for name, cmd in self.commands.items():
             self.procs[name] = subprocess.Popen(
                 list(cmd), env=self.env, cwd=self.cwd, start_new_session=True
             )
+            probe = self.ready.get(name)
+            deadline = time.monotonic() + self.ready_seconds
+            while probe is not None and not probe():
+                if self.procs[name].poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not become ready (exit code {self.procs[name].poll()})")
+                time.sleep(0.2)
 
     def _on_signal(self, signum: int, _frame: object) -> None:
         self._stopping = True
@@ -102,11 +112,17 @@ def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
 
 
 def run_supervised(
-    commands: dict[str, Sequence[str]], env: dict[str, str], cwd: Path, on_exit: Callable[[], None]
+    commands: dict[str, Sequence[str]], env: dict[str, str], cwd: Path, on_exit: Callable[[], None],
+    ready: dict[str, Callable[[], bool]] | None = None,
 ) -> int:
-    sup = Supervisor(commands, env, cwd)
+    sup = Supervisor(commands, env, cwd, ready=ready or {})
     try:
-        sup.start()
+        try:
+            sup.start()
+        except RuntimeError as exc:
+            print(f"cognos dev: {exc}; stopping", file=sys.stderr)
+            sup.stop()
+            return 1
         return sup.wait()
     finally:
         on_exit()
