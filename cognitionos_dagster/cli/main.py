@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cognitionos_dagster.cli import agents, arch, db, dev, tools, workflows
+from cognitionos_dagster.cli import agents, arch, db, deploy, dev, tools, workflows
 from cognitionos_dagster.cli import memory as memory_cli
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app.command(name="dev")(dev.dev)
 app.command(name="arch")(arch.arch)
 app.command(name="tools")(tools.tools)
 app.command(name="agents")(agents.agents)
+app.command(name="instance-config")(deploy.instance_config)
 workflows.register(app)
 
 
