@@ -74,6 +74,7 @@ class SpecCache:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._models = str(folder / "specs")
         self._index: dict[str, Header] | None = None
         self._dirty = False
 
@@ -121,7 +122,8 @@ class SpecCache:
     def model_of(self, path: str, sha256: str) -> WorkflowSpec | None:
         """The validated spec of `path` with content `sha256`, if one was kept."""
         try:
-            spec = pickle.loads(self._model_path(path, sha256).read_bytes())
+            with open(self._model_path(path, sha256), "rb") as kept:
+                spec = pickle.load(kept)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
             return None
         return spec if isinstance(spec, WorkflowSpec) and spec.sha256 == sha256 else None
@@ -130,7 +132,7 @@ class SpecCache:
         """Keep a validated spec (`model=False`: only index it again, its model is kept already); `stat` is
         taken before the file was read, so an edit made meanwhile changes the mtime and misses next time."""
         if model:
-            _write_atomic(self._model_path(str(file), spec.sha256),
+            _write_atomic(Path(self._model_path(str(file), spec.sha256)),
                           pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
         header = Header(path=str(file), size=stat.st_size, mtime_ns=stat.st_mtime_ns, stored_ns=time.time_ns(),
                         sha256=spec.sha256, id=spec.id, version=spec.version,
@@ -139,9 +141,10 @@ class SpecCache:
         self._dirty = True
         return header
 
-    def _model_path(self, path: str, sha256: str) -> Path:
+    def _model_path(self, path: str, sha256: str) -> str:
+        """A plain string: building a thousand `Path`s costs more than reading the files back."""
         key = hashlib.sha256(f"{path}\0{sha256}".encode()).hexdigest()
-        return self.folder / "specs" / key[:2] / f"{key}.pickle"
+        return os.path.join(self._models, key[:2], f"{key}.pickle")
 
 
 def closure(headers: list[Header], root: WorkflowRef | str) -> list[Header]:
