@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     embedding_model: str = "text-embedding-3-small"
     http_allowlist: str = ""
+    trace_url: str | None = None  # e.g. http://jaeger:16686/trace/{trace_id}: a link on each run's page
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "COGNITIONOS_OTLP_ENDPOINT"),
