@@ -22,6 +22,10 @@ LLM_HEAVY_TAG = "cognitionos/llm-heavy"
 MAX_CONCURRENT_RUNS = 8
 LLM_HEAVY_LIMIT = 2
 
+CODE_SERVER_RETRIES, CODE_SERVER_RETRY_DELAY = 6, 10
+"""A run dequeued while the code server is unreachable (a roll-out, a restart) goes back to the queue
+and is tried again every 10 s for a minute, instead of failing at once (Dagster's default)."""
+
 
 Launcher = Literal["local", "docker", "k8s"]
 LAUNCHERS: tuple[Launcher, ...] = ("local", "docker", "k8s")
@@ -69,9 +73,14 @@ def instance_config(storage_url: str, launcher: Launcher = "local") -> dict[str,
                 "tag_concurrency_limits": [
                     {"key": LLM_HEAVY_TAG, "value": "true", "limit": LLM_HEAVY_LIMIT},
                 ],
+                "max_user_code_failure_retries": CODE_SERVER_RETRIES,
+                "user_code_failure_retry_delay": CODE_SERVER_RETRY_DELAY,
             },
         },
         "run_monitoring": {"enabled": True, "start_timeout_seconds": 180, "poll_interval_seconds": 30},
+        # A run tagged `dagster/max_retries: N` is run again when its worker is lost; a step that
+        # fails is the spec's retry policy's business, not a reason to run every step again.
+        "run_retries": {"enabled": True, "max_retries": 0, "retry_on_asset_or_op_failure": False},
         "telemetry": {"enabled": False},
         "nux": {"enabled": False},
     }

@@ -40,6 +40,8 @@ def test_each_instance_config_loads_as_a_dagster_instance(launcher: str, tmp_pat
     write_instance_config(tmp_path, URL, launcher)  # type: ignore[arg-type]
     config, _ = dagster_instance_config(str(tmp_path))
     assert ("run_launcher" in config) == (launcher != "local")
+    assert config["run_retries"]["enabled"]  # a lost worker's run tagged dagster/max_retries runs again
+    assert config["run_coordinator"]["config"]["max_user_code_failure_retries"] > 0  # a code-server roll-out
     assert instance_config(URL, launcher)["run_coordinator"]["class"] == "QueuedRunCoordinator"  # type: ignore[arg-type]
 
 
