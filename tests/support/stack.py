@@ -55,7 +55,8 @@ def _die_with_parent() -> None:
 class Stack:
     """Code server, webserver and daemon on `dagster_home` (which holds dagster.yaml); logs under `logs`."""
 
-    def __init__(self, dagster_home: Path, env: dict[str, str], logs: Path, daemon: bool = True) -> None:
+    def __init__(self, dagster_home: Path, env: dict[str, str], logs: Path, daemon: bool = True,
+                 timeout: float = 120) -> None:
         self.home = dagster_home
         self.env = {**env, "DAGSTER_HOME": str(dagster_home)}
         self.logs = logs
@@ -68,6 +69,7 @@ class Stack:
         self.workspace.write_text(yaml.safe_dump({"load_from": [entry]}))
         self.client = httpx.Client(base_url=self.base, timeout=30, trust_env=False)
         self.with_daemon = daemon
+        self.timeout = timeout  # for the code location to load (it grows with the number of specs)
 
     # ------------------------------------------------------------------ processes
     def _start(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
@@ -80,7 +82,7 @@ class Stack:
     def start_code_server(self) -> None:
         self._start("code_server", [str(BIN / "dagster"), "api", "grpc", "-m", "cognitionos_dagster.definitions",
                                            "-h", "127.0.0.1", "-p", str(self.grpc_port), "--location-name", LOCATION])
-        self._wait("the code server", lambda: _listening(self.grpc_port), 120)
+        self._wait("the code server", lambda: _listening(self.grpc_port), self.timeout)
 
     def start(self) -> Stack:
         self.start_code_server()
@@ -142,7 +144,7 @@ class Stack:
     def wait_for(self, what: str, check: Callable[[], bool], timeout: float) -> None:
         self._wait(what, check, timeout)
 
-    def wait_until_loaded(self, timeout: float = 120) -> None:
+    def wait_until_loaded(self) -> None:
         def loaded() -> bool:
             entries = self.gql(_LOADED)["workspaceOrError"]["locationEntries"]
             entry = next(e for e in entries if e["name"] == LOCATION)
@@ -150,7 +152,7 @@ class Stack:
             return bool(entry["loadStatus"] == "LOADED" and location
                         and location["__typename"] == "RepositoryLocation")
 
-        self._wait("the code location in the webserver", loaded, timeout)
+        self._wait("the code location in the webserver", loaded, self.timeout)
 
     def run_status(self, run_id: str) -> str:
         query = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
