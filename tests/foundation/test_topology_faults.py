@@ -66,7 +66,8 @@ def run_worker(stack: Stack, known: set[int], timeout: float = 60) -> psutil.Pro
     server = psutil.Process(stack.procs["code_server"].pid)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        fresh = [p for p in server.children(recursive=False) if p.pid not in known]
+        fresh = [p for p in server.children(recursive=False)
+                 if p.pid not in known and "resource_tracker" not in " ".join(p.cmdline())]  # multiprocessing's helper
         if fresh:
             return fresh[0]
         time.sleep(0.05)
