@@ -12,7 +12,7 @@ import sys
 import time
 
 BENCHES = ("bench_dsl", "bench_compiler", "bench_agent_pipeline", "bench_execute_python", "bench_memory",
-           "bench_assets", "bench_metrics", "bench_quality", "bench_tool_agents")
+           "bench_assets", "bench_metrics", "bench_quality", "bench_tool_agents", "bench_scale")
 
 
 def main(argv: list[str]) -> int:

@@ -6,7 +6,7 @@ import dagster as dg
 
 
 @dg.definitions
-def defs() -> dg.Definitions:
-    from cognitionos_dagster.defs.assembly import build_definitions
+def defs() -> dg.Definitions | dg.RepositoryDefinition:
+    from cognitionos_dagster.defs.assembly import build_location
 
-    return build_definitions()
+    return build_location()

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     http_allowlist: str = ""
     escalation_webhook: SecretStr | None = None
     """Slack-compatible incoming webhook that receives each escalation (may embed a token)."""
+    trace_url: str | None = None  # e.g. http://jaeger:16686/trace/{trace_id}: a link on each run's page
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "COGNITIONOS_OTLP_ENDPOINT"),

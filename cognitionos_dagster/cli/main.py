@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cognitionos_dagster.cli import agents, arch, db, dev, env, escalations, gates, new, runs, tools, workflows
+from cognitionos_dagster.cli import agents, arch, db, deploy, dev, env, escalations, gates, new, runs, tools, workflows
 from cognitionos_dagster.cli import memory as memory_cli
 from cognitionos_dagster.cli import metrics as metrics_cli
 
@@ -26,6 +26,7 @@ app.command(name="agents")(agents.agents)
 app.command(name="metrics")(metrics_cli.metrics)
 app.command(name="env")(env.env)
 app.command(name="runs")(runs.runs)
+app.command(name="instance-config")(deploy.instance_config)
 workflows.register(app)
 
 

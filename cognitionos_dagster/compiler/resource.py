@@ -28,7 +28,7 @@ from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.db.repositories.executions import ExecutionRepository, StepRecord
 from cognitionos_dagster.integrations.database import DatabaseResource
 from cognitionos_dagster.settings import load_settings
-from cognitionos_dagster.tracing.spans import ensure_tracing
+from cognitionos_dagster.tracing.spans import ensure_tracing, trace_tags
 
 
 class WorkflowServicesResource(dg.ConfigurableResource):
@@ -98,8 +98,13 @@ class WorkflowServicesResource(dg.ConfigurableResource):
 
     # ------------------------------------------------------------------ execution rows
     def start_execution(self, context: dg.OpExecutionContext, spec: Any, inputs: dict[str, Any]) -> None:
-        """The `_inputs` op records the validated inputs (defaults applied) over the launch config."""
+        """The `_inputs` op records the validated inputs (defaults applied) over the launch config, and
+        tags the run with its trace id (and a link when COGNITIONOS_TRACE_URL is set: the UI renders a
+        tag holding a URL as a link on the run page)."""
         self._open(context.run, inputs, spec)
+        tags = trace_tags(context.run_id, load_settings().trace_url)
+        if tags:
+            context.instance.add_run_tags(context.run_id, tags)
 
     def _open(self, run: dg.DagsterRun, inputs: dict[str, Any], spec: Any = None) -> None:
         """`spec` names the workflow when the run's tags do not (`dagster asset materialize`)."""

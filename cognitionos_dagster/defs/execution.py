@@ -19,7 +19,7 @@ from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.db.repositories.executions import ExecutionRepository
 from cognitionos_dagster.defs.instance_config import write_instance_config
 from cognitionos_dagster.defs.reconstruct import reconstructable_workflow_job
-from cognitionos_dagster.defs.workflows import load_workflows
+from cognitionos_dagster.defs.workflows import load_workflow, load_workflows
 from cognitionos_dagster.dsl.models import WorkflowRef, WorkflowSpec
 from cognitionos_dagster.errors import ReplayError, SpecError
 from cognitionos_dagster.settings import Settings
@@ -52,14 +52,21 @@ def find_spec(settings: Settings, ref_text: str, *, sync_registry: bool = True) 
 
 
 def find_job(settings: Settings, ref_text: str, *, sync_registry: bool = True) -> tuple[WorkflowSpec, str]:
-    """The spec and the job to launch: `<id>` for the newest version (it materialises the assets)."""
-    loaded = load_workflows(settings, sync_registry=sync_registry)
+    """The spec and the job to launch: `<id>` for the newest version (it materialises the assets).
+    Only the workflow, the newest version of its id and the workflows they call are read; the rest of
+    the folder only to say what is known when nothing matches."""
     ref = WorkflowRef.parse(ref_text)
+    loaded = load_workflow(settings, ref, sync_registry=sync_registry)
     try:
         spec = make_resolver(loaded.specs)(ref)
-        newest = make_resolver(loaded.specs)(WorkflowRef(id=spec.id))
-        return spec, spec.id if newest is spec else spec.job_name
+        if ref.version is None:
+            return spec, spec.id
+        latest = load_workflow(settings, WorkflowRef(id=ref.id), sync_registry=False)  # only its closure too
+        newest = make_resolver(latest.specs)(WorkflowRef(id=spec.id))
+        return spec, spec.id if newest.version == spec.version else spec.job_name
     except SpecError:
+        if not loaded.specs and not loaded.errors:
+            loaded = load_workflows(settings, sync_registry=False)
         known = ", ".join(sorted(f"{s.ref}" for s in loaded.specs)) or "none"
         bad = _own_errors(loaded.errors, ref.id)
         raise SpecError(f"no workflow `{ref}` (known: {known})" + (f"; left out: {bad[0]}" if bad else ""),

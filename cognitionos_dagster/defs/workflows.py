@@ -18,8 +18,9 @@ from cognitionos_dagster.compiler.names import TAG_WORKFLOW_ID
 from cognitionos_dagster.compiler.resource import WorkflowServicesResource
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.db.repositories.executions import ExecutionRepository
-from cognitionos_dagster.dsl.loader import load_specs
-from cognitionos_dagster.dsl.models import WorkflowSpec
+from cognitionos_dagster.dsl.loader import LoadResult, SpecErrors, load_closure, load_specs
+from cognitionos_dagster.dsl.models import WorkflowRef, WorkflowSpec
+from cognitionos_dagster.dsl.spec_cache import SpecCache
 from cognitionos_dagster.errors import CognitionOSError, DatabaseError, SpecError
 from cognitionos_dagster.integrations.database import DatabaseResource
 from cognitionos_dagster.integrations.notifier import EscalationNotifier
@@ -37,8 +38,23 @@ class LoadedWorkflows:
 
 
 def load_workflows(settings: Settings, *, sync_registry: bool = True) -> LoadedWorkflows:
-    """Load every spec, drop the bad ones (keeping their errors), and register the good ones."""
-    result = load_specs([settings.workflow_specs], catalog=build_catalog(settings))
+    """Load every spec, drop the bad ones (keeping their errors), and register the good ones.
+    Files unchanged since their last load come from the spec cache under COGNITIONOS_HOME."""
+    catalog = build_catalog(settings)
+    result = load_specs([settings.workflow_specs], catalog=catalog, cache=SpecCache.under(settings.home_dir, catalog))
+    return _loaded(settings, result, sync_registry)
+
+
+def load_workflow(settings: Settings, root: WorkflowRef | str, *, sync_registry: bool = True) -> LoadedWorkflows:
+    """Only what one job needs: the workflow `root` (a ref or a job name) and those it calls; the
+    rest of the folder is looked at through the spec cache's index, never parsed."""
+    catalog = build_catalog(settings)
+    result = load_closure([settings.workflow_specs], root, catalog=catalog,
+                          cache=SpecCache.under(settings.home_dir, catalog))
+    return _loaded(settings, result, sync_registry)
+
+
+def _loaded(settings: Settings, result: LoadResult, sync_registry: bool) -> LoadedWorkflows:
     loaded = LoadedWorkflows(specs=list(result.specs), errors=list(result.errors))
     if sync_registry and loaded.specs:
         _sync(settings, loaded)
@@ -165,24 +181,41 @@ def execution_closer(context: dg.RunFailureSensorContext, db: DatabaseResource) 
 
 
 def workflow_definitions(settings: Settings, *, specs: Sequence[WorkflowSpec] | None = None) -> dg.Definitions:
+    """The whole location's workflow definitions: every spec, the inventory asset and the sensor."""
     loaded = LoadedWorkflows(specs=list(specs)) if specs is not None else _load_or_report(settings)
-    compiled = compile_workflows(loaded.specs, blocking_policies=_blocking_policies(settings, loaded.specs))
     sensors: list[dg.SensorDefinition] = [escalation_reporter(settings), execution_closer]
-    eager = [a for a in compiled.assets if any(c is not None for c in a.automation_conditions_by_key.values())]
+    compiled = _compiled(settings, loaded.specs)
+    eager = [a for a in compiled.assets or () if isinstance(a, dg.AssetsDefinition)
+             and any(c is not None for c in a.automation_conditions_by_key.values())]
     if eager:
         sensors.append(dg.AutomationConditionSensorDefinition(
             "workflow_assets_automation", target=dg.AssetSelection.assets(*eager),
             default_status=dg.DefaultSensorStatus.RUNNING,
             description="Re-materialises workflow assets marked `automation: eager` when an upstream asset updates.",
         ))
-    return dg.Definitions(
-        jobs=compiled.jobs,
-        schedules=compiled.schedules,
-        assets=[_specs_asset(loaded), *compiled.assets],
-        sensors=sensors,
-        resources={"cognitionos": WorkflowServicesResource(db=DatabaseResource()), "notifier": EscalationNotifier(),
-                   IO_MANAGER_KEY: WorkflowAssetIOManager(db=DatabaseResource())},
-    )
+    inventory = dg.Definitions(assets=[_specs_asset(loaded)], sensors=sensors)
+    return dg.Definitions.merge(compiled, inventory)
+
+
+def job_definitions(settings: Settings, job_name: str) -> dg.Definitions | None:
+    """What a run of `job_name` needs, compiled from its spec, the workflows it calls and those whose
+    assets it reads (None when no spec makes that job); the same job the whole location compiles,
+    at a cost independent of the folder."""
+    loaded = load_workflow(settings, job_name, sync_registry=False)
+    defs = _compiled(settings, loaded.specs)
+    if any(job.name == job_name for job in defs.jobs or ()):
+        return defs
+    if loaded.errors:  # the spec is there but no longer loads: say why rather than "no such job"
+        raise SpecErrors(loaded.errors)
+    return None
+
+
+def _compiled(settings: Settings, specs: Sequence[WorkflowSpec]) -> dg.Definitions:
+    compiled = compile_workflows(specs, blocking_policies=_blocking_policies(settings, specs))
+    return dg.Definitions(jobs=compiled.jobs, schedules=compiled.schedules, assets=compiled.assets,
+                          resources={"cognitionos": WorkflowServicesResource(db=DatabaseResource()),
+                                     "notifier": EscalationNotifier(),
+                                     IO_MANAGER_KEY: WorkflowAssetIOManager(db=DatabaseResource())})
 
 
 

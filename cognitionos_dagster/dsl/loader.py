@@ -16,15 +16,16 @@ from pydantic import ValidationError
 
 from cognitionos_dagster.dsl.catalog import Catalog
 from cognitionos_dagster.dsl.lint import lint_spec
-from cognitionos_dagster.dsl.models import WorkflowSpec
-from cognitionos_dagster.dsl.source import Source, parse_yaml
+from cognitionos_dagster.dsl.models import WorkflowRef, WorkflowSpec
+from cognitionos_dagster.dsl.source import LazySource, Source, parse_yaml
+from cognitionos_dagster.dsl.spec_cache import Header, SpecCache, closure
 from cognitionos_dagster.dsl.structure import unknown_keys, validation_errors
 from cognitionos_dagster.dsl.workspace import cross_check, newest, resolve_ref
 from cognitionos_dagster.errors import SpecError
 
 __all__ = [
-    "LoadResult", "SpecErrors", "flatten", "load_source", "load_spec_file", "load_spec_text", "load_specs",
-    "newest", "resolve_ref", "spec_files",
+    "LoadResult", "SpecErrors", "flatten", "load_closure", "load_source", "load_spec_file", "load_spec_text",
+    "load_specs", "newest", "resolve_ref", "spec_files",
 ]
 
 
@@ -133,19 +134,70 @@ def spec_files(paths: Sequence[Path]) -> tuple[list[Path], list[SpecError]]:
     return list(dict.fromkeys(files)), errors
 
 
-def load_specs(paths: Sequence[Path], *, catalog: Catalog) -> LoadResult:
-    """Every spec under `paths` with single-file and cross-file checks (duplicates, sub-workflows, recursion)."""
+def load_specs(paths: Sequence[Path], *, catalog: Catalog, cache: SpecCache | None = None) -> LoadResult:
+    """Every spec under `paths` with single-file and cross-file checks (duplicates, sub-workflows, recursion);
+    with a cache, only files that changed since they were last validated are parsed."""
     files, errors = spec_files(paths)
     loaded: list[tuple[WorkflowSpec, Source]] = []
     for file in files:
         try:
-            raw = file.read_bytes()
-            loaded.append(load_source(raw, path=str(file), catalog=catalog))
+            loaded.append(_cached_or_loaded(file, catalog, cache))
         except SpecError as exc:
             errors += flatten(exc)
         except OSError as exc:
             errors.append(SpecError(f"cannot read the spec: {exc.strerror}", file=str(file)))
+    if cache is not None:
+        cache.save()
+    return _checked(loaded, errors)
+
+
+def load_closure(paths: Sequence[Path], root: WorkflowRef | str, *, catalog: Catalog, cache: SpecCache) -> LoadResult:
+    """Only the specs one job needs: `root` (a ref, or a job name) and the workflows it calls, found
+    through the cache's index, so the cost does not grow with the number of files in the folder.
+    Empty when nothing is called `root`."""
+    files, errors = spec_files(paths)
+    headers: list[Header] = []
+    fresh: dict[str, tuple[WorkflowSpec, Source]] = {}
+    for file in files:
+        header = cache.header(file)
+        if header is None:  # new or edited: validate it once, for every later load too
+            try:
+                fresh[str(file)] = _cached_or_loaded(file, catalog, cache)
+            except (SpecError, OSError):
+                continue  # not loadable: the full load reports it; a job cannot be made of it anyway
+            header = cache.index[str(file)]
+        headers.append(header)
+    cache.save()
+    loaded = []
+    for header in closure(headers, root):
+        hit = fresh.get(header.path)
+        if hit is None:
+            file = Path(header.path)
+            spec = cache.model(header)
+            hit = (spec, LazySource(header.path, file.read_text)) if spec else _cached_or_loaded(file, catalog, cache)
+        loaded.append(hit)
+    return _checked(loaded, errors if loaded else [])
+
+
+def _cached_or_loaded(file: Path, catalog: Catalog, cache: SpecCache | None) -> tuple[WorkflowSpec, Source]:
+    if cache is None:
+        return load_source(file.read_bytes(), path=str(file), catalog=catalog)
+    header = cache.header(file)
+    spec = cache.model(header) if header else None
+    if spec is not None:
+        return spec, LazySource(str(file), file.read_text)
+    stat = file.stat()
+    raw = file.read_bytes()
+    spec = cache.model_of(str(file), hashlib.sha256(raw).hexdigest())  # touched, not changed
+    if spec is not None:
+        cache.store(spec, file, stat, model=False)
+        return spec, LazySource(str(file), file.read_text)
+    spec, source = load_source(raw, path=str(file), catalog=catalog)
+    cache.store(spec, file, stat)
+    return spec, source
+
+
+def _checked(loaded: list[tuple[WorkflowSpec, Source]], errors: list[SpecError]) -> LoadResult:
     specs, cross = cross_check(loaded)
-    errors += cross
-    errors.sort(key=lambda e: (e.file or "", e.line or 0, e.column or 0))
+    errors = sorted(errors + cross, key=lambda e: (e.file or "", e.line or 0, e.column or 0))
     return LoadResult(specs=sorted(specs, key=lambda s: (s.id, s.version_tuple)), errors=errors)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +80,27 @@ class Source:
     def error(self, path: Path_, message: str, *, key: bool = False) -> SpecError:
         pos = self.key_at(path) if key else self.at(path)
         return SpecError(message, file=pos.file, line=pos.line, column=pos.column)
+
+
+class LazySource(Source):
+    """Positions read on first use: a spec from the cache needs them only to report a cross-file error."""
+
+    def __init__(self, file: str, read: Callable[[], str]) -> None:
+        super().__init__(file)
+        self._read: Callable[[], str] | None = read
+
+    def _parse(self) -> None:
+        if self._read is not None:
+            parsed = parse_yaml(self._read(), self.file)
+            self.data, self.values, self.keys, self._read = parsed.data, parsed.values, parsed.keys, None
+
+    def at(self, path: Path_) -> Position:
+        self._parse()
+        return super().at(path)
+
+    def key_at(self, path: Path_) -> Position:
+        self._parse()
+        return super().key_at(path)
 
 
 def _mark_error(file: str, mark: Any, message: str) -> SpecError:

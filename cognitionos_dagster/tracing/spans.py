@@ -135,3 +135,22 @@ def run_trace(run_id: str) -> Iterator[None]:
         yield
     finally:
         otel_context.detach(token)
+
+
+TAG_TRACE_ID = "cognitionos/trace_id"
+TAG_TRACE_URL = "cognitionos/trace_url"
+
+
+def trace_tags(run_id: str, url_template: str | None) -> dict[str, str]:
+    """The run's trace id (its run id as 32 hex digits, as `run_trace` uses it) and, from a template
+    such as `http://jaeger:16686/trace/{trace_id}`, the link to the trace."""
+    import uuid
+
+    try:
+        trace_id = uuid.UUID(run_id).hex
+    except ValueError:
+        return {}
+    tags = {TAG_TRACE_ID: trace_id}
+    if url_template:
+        tags[TAG_TRACE_URL] = url_template.replace("{trace_id}", trace_id)
+    return tags

@@ -45,3 +45,22 @@ def test_run_id_is_the_trace_id(write_spec: Callable[[str, str], Path], run_job,
     assert {s.context.trace_id for s in finished} == {uuid.UUID(res.run_id).int}
     step = next(s for s in finished if s.name == "step plan")
     assert step.attributes["cognitionos.workflow"] == "traced@1.0.0"
+
+
+def test_the_run_page_links_to_its_trace(write_spec: Callable[[str, str], Path], run_job,  # type: ignore[no-untyped-def]
+                                         dagster_instance, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COGNITIONOS_TRACE_URL", "http://jaeger:16686/trace/{trace_id}")
+    write_spec("linked", """
+        id: linked
+        version: 1.0.0
+        steps:
+          - id: a
+            tool: echo
+            input: {value: 1}
+    """)
+    res = run_job("linked")
+    assert res.success
+    tags = dagster_instance.get_run_by_id(res.run_id).tags
+    trace_id = uuid.UUID(res.run_id).hex
+    assert tags["cognitionos/trace_id"] == trace_id
+    assert tags["cognitionos/trace_url"] == f"http://jaeger:16686/trace/{trace_id}"

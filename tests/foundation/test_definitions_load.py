@@ -10,6 +10,7 @@ import dagster as dg
 import psycopg
 import psycopg2
 import pytest
+from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext, DefinitionsLoadType
 
 from cognitionos_dagster.definitions import defs
 
@@ -57,8 +58,11 @@ def test_the_guards_really_refuse(sealed: None) -> None:
 def test_definitions_load_sealed_and_hold_the_platform_job(sealed: None) -> None:
     """With no database up, nothing may connect, start a server or spawn a process while the location
     loads, and a refused attempt must not be hidden by a try/except. (With the platform database
-    already up, loading consults the workflow registry there: see tests/compiler.)"""
-    loaded = defs()
+    already up, loading consults the workflow registry there: see tests/compiler.) Loaded as a code
+    server loads it: a run worker's reconstruction (left set by any earlier run in this process)
+    gets the per-job repository instead (tests/compiler/test_per_job_load.py)."""
+    with DefinitionsLoadContext.scoped(DefinitionsLoadContext(load_type=DefinitionsLoadType.INITIALIZATION)):
+        loaded = defs()
     assert ATTEMPTS == [], "loading definitions tried to reach out:\n" + "\n".join(ATTEMPTS)
     assert isinstance(loaded, dg.Definitions)
     repo = loaded.get_repository_def()

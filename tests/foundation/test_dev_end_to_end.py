@@ -131,6 +131,7 @@ def test_cognos_dev_runs_a_job_stops_cleanly_and_keeps_runs(fresh_home: Path, tm
     dev = Dev(dev_home, port, tmp_path / "dev.log")
     try:
         dev.wait_until_loaded()
+        assert "grpc_server" in (dev_home / "dagster" / "workspace.yaml").read_text()  # one code server, shared
         postmaster = psutil.Process(embedded.status(dev_home / "pg").pid or -1)
         selector = {"repositoryLocationName": "cognitionos_dagster", "repositoryName": "__repository__",
                     "jobName": "platform_health"}

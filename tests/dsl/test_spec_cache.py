@@ -1,0 +1,87 @@
+"""The spec cache: unchanged files are not parsed again, edits are, and one job's closure is found
+without parsing the rest of the folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cognitionos_dagster.compiler.catalog import build_catalog
+from cognitionos_dagster.dsl import WorkflowRef, load_specs
+from cognitionos_dagster.dsl import loader as loader_module
+from cognitionos_dagster.dsl.catalog import Catalog
+from cognitionos_dagster.dsl.loader import load_closure
+from cognitionos_dagster.dsl.spec_cache import SpecCache
+from cognitionos_dagster.settings import PROJECT_ROOT, load_settings
+
+
+def real_catalog() -> Catalog:
+    return build_catalog(load_settings())
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    specs = tmp_path / "specs"
+    shutil.copytree(PROJECT_ROOT / "workflow_specs", specs)
+    old = 1_600_000_000_000_000_000  # mtimes well in the past: the index may trust size + mtime
+    for file in specs.iterdir():
+        os.utime(file, ns=(old, old))
+    return specs
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files actually parsed, in order (the real parser still runs)."""
+    seen: list[str] = []
+    real = loader_module.load_source
+
+    def spy(text: str | bytes, *, path: str, catalog: object) -> object:
+        seen.append(Path(path).name)
+        return real(text, path=path, catalog=catalog)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loader_module, "load_source", spy)
+    return seen
+
+
+def test_unchanged_files_come_from_the_cache(folder: Path, tmp_path: Path, parsed: list[str]) -> None:
+    cache_dir = tmp_path / "cache"
+    first = load_specs([folder], catalog=real_catalog(), cache=SpecCache(cache_dir))
+    assert sorted(parsed) == sorted(f.name for f in folder.glob("*.yaml")) and first.ok  # each file once
+    parsed.clear()
+    second = load_specs([folder], catalog=real_catalog(), cache=SpecCache(cache_dir))
+    assert parsed == []
+    assert [s.model_dump() for s in second.specs] == [s.model_dump() for s in first.specs]
+
+    edited = folder / "health_check.yaml"
+    edited.write_text(edited.read_text().replace("name:", "name: Edited", 1) if "name:" in edited.read_text()
+                      else "description: edited\n" + edited.read_text())
+    third = load_specs([folder], catalog=real_catalog(), cache=SpecCache(cache_dir))
+    assert parsed == ["health_check.yaml"]
+    health = next(s for s in third.specs if s.id == "health_check")
+    assert health.sha256 != next(s for s in first.specs if s.id == "health_check").sha256
+
+
+def test_cross_file_errors_still_point_into_cached_files(folder: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load_specs([folder], catalog=real_catalog(), cache=SpecCache(cache))
+    shutil.copy(folder / "health_check.yaml", folder / "health_copy.yaml")  # same id+version twice
+    result = load_specs([folder], catalog=real_catalog(), cache=SpecCache(cache))
+    duplicate = [e for e in result.errors if e.file == str(folder / "health_check.yaml")]
+    assert duplicate and duplicate[0].line and duplicate[0].line > 1, [str(e) for e in result.errors]
+
+
+def test_a_closure_reads_only_its_workflows(folder: Path, tmp_path: Path, parsed: list[str]) -> None:
+    cache = tmp_path / "cache"
+    load_specs([folder], catalog=real_catalog(), cache=SpecCache(cache))
+    (folder / "broken.yaml").write_text("id: broken\nversion: 1.0.0\nsteps: [{id: a, tool: no_such_tool}]\n")
+    parsed.clear()
+    result = load_closure([folder], WorkflowRef(id="deploy_web_app"), catalog=real_catalog(), cache=SpecCache(cache))
+    assert parsed == ["broken.yaml"]  # new to the index: parsed once, then known
+    assert sorted(s.id for s in result.specs) == ["deploy_web_app", "health_check"]  # the sub-workflow it calls
+    assert result.errors == []
+    by_job = load_closure([folder], result.specs[1].job_name, catalog=real_catalog(), cache=SpecCache(cache))
+    assert {s.job_name for s in by_job.specs} >= {result.specs[1].job_name}
+    assert load_closure([folder], "no_such_job", catalog=real_catalog(), cache=SpecCache(cache)).specs == []
