@@ -13,12 +13,12 @@ from typing import Any, Literal
 
 from cognitionos_dagster.agents.catalog import ReassignTarget
 from cognitionos_dagster.agents.requests import AgentInputError
-from cognitionos_dagster.errors import ConfigError, PermissionDenied, ReplayError, SpecError
+from cognitionos_dagster.errors import ConfigError, ModelError, PermissionDenied, ReplayError, SpecError
 from cognitionos_dagster.llm.retry import BackoffKind, backoff_delay
 
 __all__ = [
     "EscalateStrategy", "FailStrategy", "FailureContext", "FailureDecision", "FailureStrategy", "ReassignStrategy",
-    "RetryStrategy", "SkipStrategy", "backoff_delay", "strategy_for",
+    "RetryStrategy", "SkipStrategy", "backoff_delay", "is_permanent", "strategy_for",
 ]
 
 Action = Literal["retry", "skip", "reassign", "escalate", "fail"]
@@ -27,6 +27,12 @@ Action = Literal["retry", "skip", "reassign", "escalate", "fail"]
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     ConfigError, SpecError, PermissionDenied, ReplayError, AgentInputError,
 )
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Retrying cannot fix it: a permanent error type, or a model error whose status says so
+    (400, 401, 403, 404, 422 from every model tried)."""
+    return isinstance(error, PERMANENT_ERRORS) or (isinstance(error, ModelError) and error.permanent)
 
 
 @dataclass(frozen=True)
@@ -70,12 +76,15 @@ class RetryStrategy(FailureStrategy):
         self.max_delay_seconds = max_delay_seconds
 
     def decide(self, ctx: FailureContext) -> FailureDecision:
-        if isinstance(ctx.error, PERMANENT_ERRORS):
+        if is_permanent(ctx.error):
             return FailureDecision("fail", reason=f"{type(ctx.error).__name__} is not fixed by retrying")
         if ctx.attempt >= ctx.max_attempts:
             return FailureDecision("fail", reason=f"gave up after {ctx.attempt} attempt(s)")
         delay = backoff_delay(ctx.attempt, kind=self.backoff, base=self.delay_seconds, jitter=self.jitter,
                               max_delay=self.max_delay_seconds)
+        retry_after = ctx.error.retry_after if isinstance(ctx.error, ModelError) else None
+        if retry_after is not None:  # the server said when it will take the request again
+            delay = min(max(delay, retry_after), self.max_delay_seconds)
         return FailureDecision("retry", delay_seconds=delay, reason=f"attempt {ctx.attempt} of {ctx.max_attempts}")
 
 

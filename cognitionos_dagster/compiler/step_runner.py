@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cognitionos_dagster.agents.strategies import PERMANENT_ERRORS, FailureContext, backoff_delay, strategy_for
+from cognitionos_dagster.agents.strategies import FailureContext, backoff_delay, is_permanent, strategy_for
 from cognitionos_dagster.compiler.invocation import AgentCall, StepCall, ToolCall
 from cognitionos_dagster.compiler.outcomes import StepFailed, StepOutcome, StepTimeout, skipped
 from cognitionos_dagster.compiler.services import StepServices
 from cognitionos_dagster.db.repositories.executions import StepRecord
 from cognitionos_dagster.dsl.expressions import render
 from cognitionos_dagster.dsl.models import StepSpec, WorkflowSpec
+from cognitionos_dagster.errors import ModelError
 from cognitionos_dagster.llm.deadline import within
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ class StepRunner:
     def _decide(self, inv: StepInvocation, attempt: int, exc: BaseException) -> str:
         """`retry` while attempts remain (not for `fail`, nor for errors retrying cannot fix, such as a
         denied permission); then the step's strategy decides."""
-        if inv.policy != "fail" and attempt < inv.max_attempts and not isinstance(exc, PERMANENT_ERRORS):
+        if inv.policy != "fail" and attempt < inv.max_attempts and not is_permanent(exc):
             return "retry"
         ctx = FailureContext(step_id=inv.step_id, attempt=attempt, max_attempts=inv.max_attempts, error=exc,
                              reassign_to=inv.step.reassign_to)
@@ -161,20 +162,21 @@ class StepRunner:
             self._record(inv, rec)
             return StepOutcome("succeeded", output, attempts + 1)
         if action == "escalate":
-            self._escalate(inv, step_id, error)
+            self._escalate(inv, step_id, error, exc)
             self._record(inv, call.record(inv.run_id, step_id, "escalated", started, error, attempts))
             raise StepFailed(step_id, error, status="escalated") from exc
         self._record(inv, call.record(inv.run_id, step_id, "failed", started, error, attempts))
         raise StepFailed(step_id, error) from exc
 
-    def _escalate(self, inv: StepInvocation, step_id: str, error: str) -> None:
+    def _escalate(self, inv: StepInvocation, step_id: str, error: str, exc: BaseException) -> None:
         if self.services.escalations is None:
             log.error("escalation for %s (no database configured, not stored): %s", step_id, error)
             return
         self.services.escalations.open(
             run_id=inv.run_id, step_id=step_id, reason=f"step {step_id} failed and escalates", error=error,
             workflow_id=inv.workflow.id, workflow_version=inv.workflow.version,
-            context={"input_spec": inv.step.input, "attempts": inv.max_attempts},
+            context={"input_spec": inv.step.input, "attempts": inv.max_attempts,
+                     **({"model_error": exc.fields()} if isinstance(exc, ModelError) else {})},
         )
 
     # ------------------------------------------------------------------ foreach

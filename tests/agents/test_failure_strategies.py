@@ -89,3 +89,12 @@ def test_escalations_are_recorded_and_resolved(db) -> None:
     assert [e["id"] for e in repo.list_open()] == [row["id"]]
     assert repo.resolve(escalation_id, by="ana") and not repo.resolve(escalation_id, by="ana")
     assert repo.list_open() == [] and repo.for_run("r1")[0]["resolved_by"] == "ana"
+
+
+def test_retry_acts_on_the_model_error_fields() -> None:
+    strategy = RetryStrategy(delay_seconds=0.5, jitter=False)
+    rate_limited = ModelError("HTTP 429: slow down", status_code=429, model_name="m", retry_after=12.0)
+    decision = strategy.decide(ctx(1, error=rate_limited))
+    assert (decision.action, decision.delay_seconds) == ("retry", 12.0)  # the server's wait, not the 0.5 s backoff
+    assert strategy.decide(ctx(1, error=ModelError("HTTP 404: no such model", status_code=404))).action == "fail"
+    assert strategy.decide(ctx(1, error=ModelError("HTTP 503: later", status_code=503))).action == "retry"
