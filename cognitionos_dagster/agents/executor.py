@@ -39,8 +39,8 @@ CRITIQUE_CRITERIA = ["correct", "complete", "answers the input", "no invented fa
 
 
 @dataclass
-class AgentCall:
-    """The state one request carries through the stages."""
+class PipelineState:
+    """The state one agent request carries through the pipeline's stages."""
 
     definition: AgentDefinition
     request: AgentRequest
@@ -78,7 +78,7 @@ class AgentExecutor:
 
     def execute(self, definition: AgentDefinition, request: AgentRequest, agent_input: BaseModel,
                 models: list[str]) -> AgentResult:
-        call = AgentCall(definition=definition, request=request, input=agent_input, models=models)
+        call = PipelineState(definition=definition, request=request, input=agent_input, models=models)
         with span("agent.run", role=definition.role, run_id=request.run_id, step_id=request.step_id,
                   replay=bool(request.replay_run_id)):
             try:
@@ -96,7 +96,7 @@ class AgentExecutor:
                 raise
         return result
 
-    def _stage(self, name: str, call: AgentCall, fn: Callable[[AgentCall], T]) -> T:
+    def _stage(self, name: str, call: PipelineState, fn: Callable[[PipelineState], T]) -> T:
         started = time.perf_counter()
         with span(f"agent.{name}", role=call.definition.role, step_id=call.request.step_id):
             value = fn(call)
@@ -104,7 +104,7 @@ class AgentExecutor:
         return value
 
     # -- stages ------------------------------------------------------------------------------------
-    def gather_context(self, call: AgentCall) -> list[MemoryHit]:
+    def gather_context(self, call: PipelineState) -> list[MemoryHit]:
         """Memories of the request's namespace; in a replay, the ones recorded then (memory may have changed)."""
         request, k = call.request, call.definition.memory_k
         if self.memory is None or not request.memory_namespace or k == 0:
@@ -121,7 +121,7 @@ class AgentExecutor:
                               {"hits": [h.model_dump(mode="json") for h in hits]}, ctx)
         return hits
 
-    def build_prompt(self, call: AgentCall) -> list[ChatMessage]:
+    def build_prompt(self, call: PipelineState) -> list[ChatMessage]:
         d = call.definition
         variables: dict[str, Any] = {
             "role": d.role, "description": d.description, "input": call.input.model_dump(mode="json"),
@@ -132,7 +132,7 @@ class AgentExecutor:
         user = "Input:\n" + json.dumps(call.input.model_dump(mode="json"), indent=1, ensure_ascii=False)
         return [ChatMessage(role="system", content=text), ChatMessage(role="user", content=user)]
 
-    def call_model(self, call: AgentCall, messages: list[ChatMessage]) -> Completion:
+    def call_model(self, call: PipelineState, messages: list[ChatMessage]) -> Completion:
         d = call.definition
         request = ChatRequest(
             messages=tuple(messages), schema_name=d.output_model.__name__[:64],
@@ -143,7 +143,7 @@ class AgentExecutor:
         call.completions.append(completion)
         return completion
 
-    def validate_output(self, call: AgentCall, completion: Completion) -> BaseModel:
+    def validate_output(self, call: PipelineState, completion: Completion) -> BaseModel:
         """Parse and validate; on failure re-ask with the error, at most `max_reasks` times."""
         model = call.definition.output_model
         reasks = 0
@@ -165,7 +165,7 @@ class AgentExecutor:
                 with span("agent.reask", role=call.definition.role, reask=reasks):
                     completion = self.call_model(call, retry)
 
-    def _check_confidence(self, call: AgentCall) -> None:
+    def _check_confidence(self, call: PipelineState) -> None:
         threshold = call.definition.confidence_threshold
         confidence = call.confidence
         if confidence is not None and confidence < threshold:
@@ -177,7 +177,7 @@ class AgentExecutor:
                 hint=f"lower confidence_threshold in {call.definition.source.name} or improve the prompt",
             )
 
-    def quality_gate(self, call: AgentCall) -> GateResult | None:
+    def quality_gate(self, call: PipelineState) -> GateResult | None:
         """The named policy, if any; a policy requiring self-critique has the critic role review first."""
         if not call.request.quality_gate:
             return None
@@ -188,7 +188,7 @@ class AgentExecutor:
         return evaluate(policy, call.output, call.confidence, self_critique=critique, db=self.db, run_id=r.run_id,
                         step_id=r.step_id, agent_role=call.definition.role)
 
-    def self_critique(self, call: AgentCall) -> float | None:
+    def self_critique(self, call: PipelineState) -> float | None:
         if self.reviewer is None:
             return None
         assert call.output is not None
@@ -203,7 +203,7 @@ class AgentExecutor:
         value = review.output.get("overall_quality")
         return float(value) if isinstance(value, int | float) else None
 
-    def record(self, call: AgentCall) -> AgentResult:
+    def record(self, call: PipelineState) -> AgentResult:
         assert call.output is not None
         last = call.completions[-1]
         result = AgentResult(
@@ -218,7 +218,7 @@ class AgentExecutor:
         )
         return result
 
-    def store_memory(self, call: AgentCall, result: AgentResult) -> None:
+    def store_memory(self, call: PipelineState, result: AgentResult) -> None:
         """Remember the output in the request's namespace (not in a replay: it was stored the first time)."""
         r = call.request
         if self.memory is None or not r.memory_namespace or r.replay_run_id:
@@ -229,7 +229,7 @@ class AgentExecutor:
                           metadata={"run_id": r.run_id, "step_id": r.step_id, "role": call.definition.role,
                                     "prompt_version": result.prompt_version, "offline": result.offline})
 
-    def audit(self, call: AgentCall, result: AgentResult | None, outcome: str) -> None:
+    def audit(self, call: PipelineState, result: AgentResult | None, outcome: str) -> None:
         """Who asked what of which model and what it cost; never the content (it may be sensitive)."""
         r = call.request
         audit_log.info(

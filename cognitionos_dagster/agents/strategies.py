@@ -42,7 +42,6 @@ class FailureContext:
     max_attempts: int
     error: BaseException
     reassign_to: ReassignTarget | None = None
-    reassigned: bool = False  # this attempt already ran with reassign_to
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,8 @@ class SkipStrategy(FailureStrategy):
 
 
 class ReassignStrategy(FailureStrategy):
-    """Run the step once more with another role and/or model; fail if that fails too."""
+    """Run the step once more with another role and/or model. The step runner reassigns once: a failure
+    of the reassigned attempt fails the step without asking the strategy again."""
 
     name = "reassign"
 
@@ -107,8 +107,6 @@ class ReassignStrategy(FailureStrategy):
 
     def decide(self, ctx: FailureContext) -> FailureDecision:
         target = ctx.reassign_to or self.reassign_to
-        if ctx.reassigned:
-            return FailureDecision("fail", reason="the reassigned attempt failed too")
         if target is None:
             return FailureDecision("fail", reason="on_failure is reassign but no reassign_to is given")
         return FailureDecision("reassign", reassign_to=target, reason=f"reassigning to {target.model_dump()}")
