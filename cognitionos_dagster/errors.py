@@ -10,6 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 
+def with_hint(message: str, hint: str | None) -> str:
+    """The one way a hint is shown: on its own indented line under the message."""
+    return f"{message}\n  hint: {hint}" if hint else message
+
+
 class CognitionOSError(Exception):
     """Base of every error the project raises on purpose."""
 
@@ -21,8 +26,7 @@ class CognitionOSError(Exception):
             self.hint = hint
 
     def __str__(self) -> str:
-        base = super().__str__()
-        return f"{base}\n  hint: {self.hint}" if self.hint else base
+        return with_hint(super().__str__(), self.hint)
 
 
 class ConfigError(CognitionOSError):
@@ -68,8 +72,7 @@ class SpecError(CognitionOSError):
         return ":".join(parts)
 
     def __str__(self) -> str:
-        text = f"{self.location}: {self.message}" if self.location else self.message
-        return f"{text} ({self.hint})" if self.hint else text
+        return with_hint(f"{self.location}: {self.message}" if self.location else self.message, self.hint)
 
 
 class AgentError(CognitionOSError):
