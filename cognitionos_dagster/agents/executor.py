@@ -78,6 +78,22 @@ class AgentExecutor:
 
     def execute(self, definition: AgentDefinition, request: AgentRequest, agent_input: BaseModel,
                 models: list[str]) -> AgentResult:
+        """Run the stages in order, each in its own span; audit the outcome, success or not.
+
+        Args:
+            definition (AgentDefinition): The role: prompt, output model, policies, tools.
+            request (AgentRequest): Run and step ids, gate and memory namespace overrides, replay source.
+            agent_input (BaseModel): The input, already validated against the role's input model.
+            models (list[str]): The model chain to try in order.
+
+        Returns:
+            AgentResult: The validated output and its accounting (tokens, cost, latency, scores).
+
+        Raises:
+            ModelError: Every model failed. AgentError: invalid output after re-asks, or
+            `LowConfidence`. GateFailed: the quality gate rejected the output. ReplayError: a
+            replay lacks a recording. Each is audited before it propagates.
+        """
         call = PipelineState(definition=definition, request=request, input=agent_input, models=models)
         with span("agent.run", role=definition.role, run_id=request.run_id, step_id=request.step_id,
                   replay=bool(request.replay_run_id)):

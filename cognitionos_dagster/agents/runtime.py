@@ -73,7 +73,26 @@ class AgentRuntime:
         return agent_input
 
     def run(self, request: AgentRequest) -> AgentResult:
-        """Raises AgentError (LowConfidence), ModelError, GateFailed, ReplayError, PermissionDenied, ConfigError."""
+        """Run one agent request through the role's pipeline (see `AgentExecutor.execute`).
+
+        Args:
+            request (AgentRequest): The role, its input (validated against the role's input
+                model), the run and step it belongs to, an optional model override (`fallback`
+                starts at the role's first fallback model) and an optional run to replay.
+
+        Returns:
+            AgentResult: The validated output with model, tokens, cost, latency, confidence and
+            quality score.
+
+        Raises:
+            ConfigError: Unknown role, or `model: fallback` for a role without fallbacks.
+            AgentInputError: The input does not match the role's input model.
+            PermissionDenied: The input asks for tools the role may not use.
+            ModelError: Every model of the chain failed (`ModelTimeout` when the step's time ran out).
+            AgentError: The output stayed invalid after re-asks, or `LowConfidence`.
+            GateFailed: The quality gate rejected the output.
+            ReplayError: A replay lacks a recording of this call.
+        """
         definition = self.catalog.get(request.role)
         agent_input = self.validate_input(definition, request.input)
         models = self.models_for(definition, request.model)

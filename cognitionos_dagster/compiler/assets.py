@@ -79,8 +79,9 @@ def producing_step(spec: WorkflowSpec, asset: AssetSpec) -> str | None:
 
 
 def assets_op(spec: WorkflowSpec, blocking_policies: frozenset[str]) -> dg.OpDefinition:
-    """One op for all assets of the workflow: a step per asset cost ~0.2 s of events and input loads each
-    on PostgreSQL, more than the values and checks themselves."""
+    """One op for all assets of the workflow: a step per asset costs events and input loads on
+    PostgreSQL, more than the values and checks themselves (docs/benchmarks.md, "Measurements behind
+    the code")."""
     producers = {name: producing_step(spec, asset) for name, asset in spec.assets.items()}
     with_inputs = _reads_inputs(spec)
 

@@ -20,8 +20,9 @@ def run_tags(spec: WorkflowSpec) -> dict[str, str]:
 
 
 def workflow_job(spec: WorkflowSpec, graph: dg.GraphDefinition, *, name: str | None = None) -> dg.JobDefinition:
-    """One job. In-process executor: agent work is I/O-bound and a process per step costs ~1 s here;
-    parallelism comes from `foreach` threads (and from running many jobs at once)."""
+    """One job. In-process executor: agent work is I/O-bound and a process per step costs more than
+    most steps (docs/benchmarks.md, "Measurements behind the code"); parallelism comes from `foreach`
+    threads (and from running many jobs at once)."""
     name = name or spec.job_name
     return graph.to_job(
         name=name,
@@ -78,7 +79,24 @@ class CompiledWorkflows:
 def compile_workflows(
     specs: Sequence[WorkflowSpec], *, blocking_policies: frozenset[str] = frozenset()
 ) -> CompiledWorkflows:
-    """`blocking_policies` names the quality policies that block, which makes their asset checks blocking."""
+    """Compile loaded workflow specs into Dagster jobs, asset definitions and schedules.
+
+    Every version of a workflow gets its own job (`<id>__v1_2_0` for 1.2.0), so a run of an old version
+    can still be launched and replayed; the newest version also gets the job named by its id
+    (an asset job when it declares `assets:`) and its schedule, which starts stopped.
+
+    Args:
+        specs (Sequence[WorkflowSpec]): Specs that passed loading (`load_specs`); sub-workflow
+            references among them are resolved here.
+        blocking_policies (frozenset[str]): Quality policies that block. The asset checks of
+            those policies are blocking, so a failing check stops downstream assets.
+
+    Returns:
+        CompiledWorkflows: The jobs, assets and schedules to put in a `Definitions`.
+
+    Raises:
+        SpecError: A `workflow:` step names a workflow or version that is not among `specs`.
+    """
     builder = GraphBuilder(make_resolver(specs))
     out = CompiledWorkflows()
     newest = newest_by_id(specs)

@@ -117,10 +117,24 @@ def read_upstream_assets(services: Any, spec: WorkflowSpec) -> dict[str, Any]:
 
 
 def step_op(spec: WorkflowSpec, step: StepSpec, *, name: str, with_inputs: bool) -> dg.OpDefinition:
-    """One agent or tool step. Reads its upstream results, runs, hands `{status, output, attempts}` on.
+    """Build the op of one agent or tool step.
 
-    `with_inputs` wires the workflow's inputs in; a top-level step whose expressions never read
-    `inputs` goes without (each Dagster input costs two events per step)."""
+    The op reads its upstream results, runs the step through `StepRunner` and hands
+    `{status, output, attempts}` downstream. Plain steps retry through Dagster's `RetryPolicy`
+    (built from the step's `retry:`); `foreach` steps retry each item inside the op.
+
+    Args:
+        spec (WorkflowSpec): The workflow the step belongs to (defaults, ref, inputs).
+        step (StepSpec): The agent or tool step.
+        name (str): The op's name, unique within the job.
+        with_inputs (bool): Wire the workflow's inputs in. A top-level step whose expressions
+            never read `inputs` goes without: each Dagster input costs two events per step.
+
+    Returns:
+        dg.OpDefinition: The op, tagged with the step's `file:line:col` and kind. When it runs it
+        raises `dg.Failure` (no Dagster retry) once the step failed for good or escalated, after
+        closing the execution row as failed.
+    """
 
     def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[dg.Output]:
         services = getattr(context.resources, SERVICES)
