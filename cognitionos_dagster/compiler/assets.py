@@ -13,11 +13,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.node_definition import NodeDefinition
 
 from cognitionos_dagster.compiler.asset_checks import CheckOutcome, run_check
 from cognitionos_dagster.compiler.context import build_scope, preview
-from cognitionos_dagster.compiler.graphs import expressions_of
+from cognitionos_dagster.compiler.graphs import Node, expressions_of
 from cognitionos_dagster.compiler.names import (
     ASSET_GRAPH_SUFFIX,
     ASSETS_NODE,
@@ -154,7 +153,7 @@ def _checks(services: Any, spec: WorkflowSpec, name: str, asset: AssetSpec, valu
 
 def workflow_assets(
     spec: WorkflowSpec,
-    nodes: list[NodeDefinition],
+    nodes: list[Node],
     deps: Mapping[Any, dict[str, dg.DependencyDefinition]],
     blocking_policies: frozenset[str],
 ) -> dg.AssetsDefinition:

@@ -5,8 +5,8 @@ this module-level function instead.
 """
 
 import dagster as dg
-from dagster._core.definitions.reconstruct import ReconstructableJob
 
+from cognitionos_dagster.defs.dagster_private import ReconstructableJob
 from cognitionos_dagster.settings import load_settings
 
 
