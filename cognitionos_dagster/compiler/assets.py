@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 
 from cognitionos_dagster.compiler.asset_checks import CheckOutcome, run_check
+from cognitionos_dagster.compiler.code_references import asset_references
 from cognitionos_dagster.compiler.context import build_scope, preview
 from cognitionos_dagster.compiler.graphs import Node, expressions_of
 from cognitionos_dagster.compiler.names import (
@@ -195,6 +196,7 @@ def workflow_assets(
         descriptions_by_output_name={name: a.description or f"Asset `{name}` of {spec.ref}"
                                      for name, a in spec.assets.items()},
         automation_conditions_by_output_name={name: eager for name in spec.assets} if eager else None,
+        metadata_by_output_name={name: asset_references(spec, name) for name in spec.assets},
         tags_by_output_name={name: {HANDOFF_TAG: _tag_value(a.memory.namespace)} if a.memory else {}
                              for name, a in spec.assets.items()},
         check_specs=check_specs,

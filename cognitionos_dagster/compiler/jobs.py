@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 
 from cognitionos_dagster.compiler.assets import graph_name, workflow_assets
+from cognitionos_dagster.compiler.code_references import job_references
 from cognitionos_dagster.compiler.graphs import GraphBuilder, Resolver, workflow_graph
 from cognitionos_dagster.compiler.names import TAG_SPEC_SHA256, TAG_WORKFLOW_ID, TAG_WORKFLOW_VERSION
 from cognitionos_dagster.compiler.run_config import inputs_config_mapping
@@ -29,7 +30,8 @@ def workflow_job(spec: WorkflowSpec, graph: dg.GraphDefinition, *, name: str | N
         description=(spec.description or spec.name or spec.id) + f" — {spec.ref} from {spec.source_path}",
         config=inputs_config_mapping(spec),
         tags=run_tags(spec),
-        metadata={"workflow": spec.ref, "source": spec.source_path, "spec_sha256": spec.sha256},
+        metadata={"workflow": spec.ref, "source": spec.source_path, "spec_sha256": spec.sha256,
+                  **job_references(spec)},
         executor_def=dg.in_process_executor,
     )
 
@@ -64,7 +66,8 @@ def asset_job(spec: WorkflowSpec, assets: dg.AssetsDefinition) -> Any:
         description=(spec.description or spec.name or spec.id) + f" — {spec.ref} from {spec.source_path}",
         config=inputs_config_mapping(spec, graph_node=graph_name(spec)),
         tags=run_tags(spec),
-        metadata={"workflow": spec.ref, "source": spec.source_path, "spec_sha256": spec.sha256},
+        metadata={"workflow": spec.ref, "source": spec.source_path, "spec_sha256": spec.sha256,
+                  **job_references(spec)},
         executor_def=dg.in_process_executor,
     )
 
