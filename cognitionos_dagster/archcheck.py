@@ -32,6 +32,8 @@ LAYERS: dict[str, float] = {
     "": 0,  # the package itself (`import cognitionos_dagster`)
 }
 NO_DAGSTER = frozenset({*DOMAIN, "dsl", "db", *BASE})
+# The one module allowed to import Dagster's private modules (`dagster._...`).
+DAGSTER_PRIVATE = f"{PACKAGE}.defs.dagster_private"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class Violation:
     def __str__(self) -> str:
         if self.rule == "unknown-layer":
             return f"{self.file}:{self.line}: {self.importer} is not in the layer table (add it to archcheck.LAYERS)"
+        if self.rule == "dagster-private":
+            return (f"{self.file}:{self.line}: {self.module} is private to Dagster; use `dagster` or "
+                    f"take it from {DAGSTER_PRIVATE}")
         if self.rule == "data-only":
             return f"{self.file}:{self.line}: resources/ holds data only ({self.module}); remove it"
         return f"{self.file}:{self.line}: {self.importer} imports {self.imported} ({self.module})"
@@ -135,6 +140,8 @@ def check_file(path: Path, package_root: Path, shown_as: str) -> tuple[list[Viol
         if top == "dagster" or top.startswith("dagster_"):
             if importer in NO_DAGSTER:
                 found.append(Violation(shown_as, line, importer, "dagster", name, "no-dagster"))
+            elif name.startswith("dagster._") and module != DAGSTER_PRIVATE:
+                found.append(Violation(shown_as, line, importer, "dagster", name, "dagster-private"))
         elif top == "resources":
             found.append(Violation(shown_as, line, importer, "resources", name, "data-only-import"))
         elif top == PACKAGE:

@@ -7,6 +7,13 @@ step's failure reason.
 
 from __future__ import annotations
 
+from typing import Any
+
+
+def with_hint(message: str, hint: str | None) -> str:
+    """The one way a hint is shown: on its own indented line under the message."""
+    return f"{message}\n  hint: {hint}" if hint else message
+
 
 class CognitionOSError(Exception):
     """Base of every error the project raises on purpose."""
@@ -19,8 +26,7 @@ class CognitionOSError(Exception):
             self.hint = hint
 
     def __str__(self) -> str:
-        base = super().__str__()
-        return f"{base}\n  hint: {self.hint}" if self.hint else base
+        return with_hint(super().__str__(), self.hint)
 
 
 class ConfigError(CognitionOSError):
@@ -66,16 +72,48 @@ class SpecError(CognitionOSError):
         return ":".join(parts)
 
     def __str__(self) -> str:
-        text = f"{self.location}: {self.message}" if self.location else self.message
-        return f"{text} ({self.hint})" if self.hint else text
+        return with_hint(f"{self.location}: {self.message}" if self.location else self.message, self.hint)
 
 
 class AgentError(CognitionOSError):
     """An agent call failed: bad input, invalid output after re-asks, low confidence."""
 
 
+# Statuses a retry of the same request cannot change: a bad request, a refused key, an unknown model.
+PERMANENT_MODEL_STATUSES = frozenset({400, 401, 403, 404, 422})
+
+
 class ModelError(AgentError):
-    """The model endpoint failed after retries and fallbacks."""
+    """The model endpoint failed after retries and fallbacks.
+
+    The fields follow pydantic-ai's `ModelHTTPError` so failure strategies and escalation
+    records act on the status and the server's Retry-After instead of parsing the message.
+    `body` is an excerpt of the response with API keys and bearer tokens already redacted.
+    After a fallback chain, the fields are the last model's and `failures` holds each model's.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, status_code: int | None = None,
+                 model_name: str | None = None, provider: str | None = None, retry_after: float | None = None,
+                 body: str | None = None, failures: tuple[ModelError, ...] = ()) -> None:
+        super().__init__(message, hint=hint)
+        self.status_code = status_code
+        self.model_name = model_name
+        self.provider = provider
+        self.retry_after = retry_after
+        self.body = body
+        self.failures = failures
+
+    @property
+    def permanent(self) -> bool:
+        """True when asking again cannot help: every model answered with a permanent status."""
+        if self.failures:
+            return all(f.permanent for f in self.failures)
+        return self.status_code in PERMANENT_MODEL_STATUSES
+
+    def fields(self) -> dict[str, Any]:
+        """The structured part, JSON-able, for escalation records and step metadata."""
+        return {"status_code": self.status_code, "model_name": self.model_name, "provider": self.provider,
+                "retry_after": self.retry_after, "body": self.body}
 
 
 class ModelTimeout(ModelError):

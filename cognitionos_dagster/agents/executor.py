@@ -42,8 +42,8 @@ CRITIQUE_CRITERIA = ["correct", "complete", "answers the input", "no invented fa
 
 
 @dataclass
-class AgentCall:
-    """The state one request carries through the stages."""
+class PipelineState:
+    """The state one agent request carries through the pipeline's stages."""
 
     definition: AgentDefinition
     request: AgentRequest
@@ -87,7 +87,23 @@ class AgentExecutor:
 
     def execute(self, definition: AgentDefinition, request: AgentRequest, agent_input: BaseModel,
                 models: list[str]) -> AgentResult:
-        call = AgentCall(definition=definition, request=request, input=agent_input, models=models)
+        """Run the stages in order, each in its own span; audit the outcome, success or not.
+
+        Args:
+            definition (AgentDefinition): The role: prompt, output model, policies, tools.
+            request (AgentRequest): Run and step ids, gate and memory namespace overrides, replay source.
+            agent_input (BaseModel): The input, already validated against the role's input model.
+            models (list[str]): The model chain to try in order.
+
+        Returns:
+            AgentResult: The validated output and its accounting (tokens, cost, latency, scores).
+
+        Raises:
+            ModelError: Every model failed. AgentError: invalid output after re-asks, or
+            `LowConfidence`. GateFailed: the quality gate rejected the output. ReplayError: a
+            replay lacks a recording. Each is audited before it propagates.
+        """
+        call = PipelineState(definition=definition, request=request, input=agent_input, models=models)
         if self.tool_loop is not None:
             call.tools = self.tool_loop.session(definition, request, agent_input)
         with span("agent.run", role=definition.role, run_id=request.run_id, step_id=request.step_id,
@@ -108,7 +124,7 @@ class AgentExecutor:
                 raise
         return result
 
-    def _stage(self, name: str, call: AgentCall, fn: Callable[[AgentCall], T]) -> T:
+    def _stage(self, name: str, call: PipelineState, fn: Callable[[PipelineState], T]) -> T:
         started = time.perf_counter()
         with span(f"agent.{name}", role=call.definition.role, step_id=call.request.step_id):
             value = fn(call)
@@ -116,7 +132,7 @@ class AgentExecutor:
         return value
 
     # -- stages ------------------------------------------------------------------------------------
-    def gather_context(self, call: AgentCall) -> list[MemoryHit]:
+    def gather_context(self, call: PipelineState) -> list[MemoryHit]:
         """Memories of the request's namespace; in a replay, the ones recorded then (memory may have changed)."""
         request, k = call.request, call.definition.memory_k
         if self.memory is None or not request.memory_namespace or k == 0:
@@ -133,7 +149,7 @@ class AgentExecutor:
                               {"hits": [h.model_dump(mode="json") for h in hits]}, ctx)
         return hits
 
-    def build_prompt(self, call: AgentCall) -> list[ChatMessage]:
+    def build_prompt(self, call: PipelineState) -> list[ChatMessage]:
         d = call.definition
         variables: dict[str, Any] = {
             "role": d.role, "description": d.description, "input": call.input.model_dump(mode="json"),
@@ -146,7 +162,7 @@ class AgentExecutor:
         user = "Input:\n" + json.dumps(call.input.model_dump(mode="json"), indent=1, ensure_ascii=False)
         return [ChatMessage(role="system", content=text), ChatMessage(role="user", content=user)]
 
-    def converse(self, call: AgentCall) -> Completion:
+    def converse(self, call: PipelineState) -> Completion:
         """The model's answer; with tools offered, after the tool rounds it asked for. The conversation
         (tool calls and results included) becomes `call.messages`, so a re-ask keeps what the tools said."""
         if self.tool_loop is None or call.tools is None or not call.tools.offered:
@@ -155,7 +171,8 @@ class AgentExecutor:
             call.tools, call.messages, lambda messages, tools: self.call_model(call, messages, tools))
         return completion
 
-    def call_model(self, call: AgentCall, messages: list[ChatMessage], tools: tuple[ToolSpec, ...] = ()) -> Completion:
+    def call_model(self, call: PipelineState, messages: list[ChatMessage],
+                   tools: tuple[ToolSpec, ...] = ()) -> Completion:
         d = call.definition
         request = ChatRequest(
             messages=tuple(messages), schema_name=d.output_model.__name__[:64],
@@ -166,7 +183,7 @@ class AgentExecutor:
         call.completions.append(completion)
         return completion
 
-    def validate_output(self, call: AgentCall, completion: Completion) -> BaseModel:
+    def validate_output(self, call: PipelineState, completion: Completion) -> BaseModel:
         """Parse and validate; on failure re-ask with the error, at most `max_reasks` times."""
         model = call.definition.output_model
         reasks = 0
@@ -188,7 +205,7 @@ class AgentExecutor:
                 with span("agent.reask", role=call.definition.role, reask=reasks):
                     completion = self.call_model(call, retry)
 
-    def _check_confidence(self, call: AgentCall) -> None:
+    def _check_confidence(self, call: PipelineState) -> None:
         threshold = call.definition.confidence_threshold
         confidence = call.confidence
         if confidence is not None and confidence < threshold:
@@ -200,7 +217,7 @@ class AgentExecutor:
                 hint=f"lower confidence_threshold in {call.definition.source.name} or improve the prompt",
             )
 
-    def quality_gate(self, call: AgentCall) -> GateResult | None:
+    def quality_gate(self, call: PipelineState) -> GateResult | None:
         """The named policy, if any; a policy that critiques runs the self-critique loop first."""
         if not call.request.quality_gate:
             return None
@@ -225,7 +242,7 @@ class AgentExecutor:
             details={"critique": {"best_round": outcome.best_round, "rounds": outcome.rounds}} if outcome else None,
         )
 
-    def self_critique_loop(self, call: AgentCall, policy: QualityPolicy) -> CritiqueOutcome[BaseModel] | None:
+    def self_critique_loop(self, call: PipelineState, policy: QualityPolicy) -> CritiqueOutcome[BaseModel] | None:
         """Up to `policy.critique_rounds` revisions, each reviewed; the best-scoring answer is kept."""
         if self.reviewer is None:
             return None
@@ -242,7 +259,7 @@ class AgentExecutor:
         return critique_loop(call.output, review=review, revise=revise, max_rounds=policy.critique_rounds,
                              threshold=policy.min_quality_score)
 
-    def cross_verify(self, call: AgentCall, policy: QualityPolicy) -> VerifierOutcome | None:
+    def cross_verify(self, call: PipelineState, policy: QualityPolicy) -> VerifierOutcome | None:
         """K independent judgements of the output against the step's input, `<step>.verify[k]` each."""
         spec = policy.verifier
         if self.reviewer is None or spec is None or call.output is None:
@@ -274,14 +291,14 @@ class AgentExecutor:
 
         return verify(judge, spec.samples)
 
-    def self_critique(self, call: AgentCall, policy: QualityPolicy | None = None) -> float | None:
+    def self_critique(self, call: PipelineState, policy: QualityPolicy | None = None) -> float | None:
         """One review of the current answer (round 0); None without a reviewer."""
         if self.reviewer is None or call.output is None:
             return None
         policy = policy or QualityPolicy(name="critique")
         return self._review(call, policy, call.output, 0).score
 
-    def _review(self, call: AgentCall, policy: QualityPolicy, answer: BaseModel, number: int) -> Review:
+    def _review(self, call: PipelineState, policy: QualityPolicy, answer: BaseModel, number: int) -> Review:
         """The critic's call for round `number`, recorded as `<step>.critique` (round 0) or `.critique[N]`."""
         assert self.reviewer is not None
         r = call.request
@@ -302,7 +319,7 @@ class AgentExecutor:
         return Review(score=min(max(score, 0.0), 1.0), issues=list(output.get("issues") or []),
                       suggestions=list(output.get("suggestions") or []))
 
-    def _revise(self, call: AgentCall, answer: BaseModel, critique: Review, number: int) -> BaseModel:
+    def _revise(self, call: PipelineState, answer: BaseModel, critique: Review, number: int) -> BaseModel:
         """The agent answers again with the critique; recorded as `<step>.revise[N]`."""
         issues = "\n".join(f"- {i}" for i in critique.issues) or "- (none listed)"
         suggestions = "\n".join(f"- {s}" for s in critique.suggestions) or "- (none listed)"
@@ -317,7 +334,7 @@ class AgentExecutor:
         finally:
             call.round = 0
 
-    def record(self, call: AgentCall) -> AgentResult:
+    def record(self, call: PipelineState) -> AgentResult:
         assert call.output is not None
         last = call.completions[-1]
         result = AgentResult(
@@ -335,7 +352,7 @@ class AgentExecutor:
         )
         return result
 
-    def store_memory(self, call: AgentCall, result: AgentResult) -> None:
+    def store_memory(self, call: PipelineState, result: AgentResult) -> None:
         """Remember the output in the request's namespace (not in a replay: it was stored the first time)."""
         r = call.request
         if self.memory is None or not r.memory_namespace or r.replay_run_id:
@@ -346,7 +363,7 @@ class AgentExecutor:
                           metadata={"run_id": r.run_id, "step_id": r.step_id, "role": call.definition.role,
                                     "prompt_version": result.prompt_version, "offline": result.offline})
 
-    def audit(self, call: AgentCall, result: AgentResult | None, outcome: str) -> None:
+    def audit(self, call: PipelineState, result: AgentResult | None, outcome: str) -> None:
         """Who asked what of which model and what it cost; never the content (it may be sensitive)."""
         r = call.request
         audit_log.info(

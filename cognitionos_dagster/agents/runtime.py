@@ -82,7 +82,26 @@ class AgentRuntime:
         return agent_input
 
     def run(self, request: AgentRequest) -> AgentResult:
-        """Raises AgentError (LowConfidence), ModelError, GateFailed, ReplayError, PermissionDenied, ConfigError."""
+        """Run one agent request through the role's pipeline (see `AgentExecutor.execute`).
+
+        Args:
+            request (AgentRequest): The role, its input (validated against the role's input
+                model), the run and step it belongs to, an optional model override (`fallback`
+                starts at the role's first fallback model) and an optional run to replay.
+
+        Returns:
+            AgentResult: The validated output with model, tokens, cost, latency, confidence and
+            quality score.
+
+        Raises:
+            ConfigError: Unknown role, or `model: fallback` for a role without fallbacks.
+            AgentInputError: The input does not match the role's input model.
+            PermissionDenied: The input asks for tools the role may not use.
+            ModelError: Every model of the chain failed (`ModelTimeout` when the step's time ran out).
+            AgentError: The output stayed invalid after re-asks, or `LowConfidence`.
+            GateFailed: The quality gate rejected the output.
+            ReplayError: A replay lacks a recording of this call.
+        """
         definition = self.catalog.get(request.role)
         agent_input = self.validate_input(definition, request.input)
         models = self.models_for(definition, request.model)
@@ -92,7 +111,7 @@ class AgentRuntime:
                     agent_input: dict[str, Any] | None = None, *, context: list[str] | None = None) -> GateResult:
         """Evaluate a policy on an output produced elsewhere (`cognos gates evaluate`): the same critic,
         verifier and scorers as a step; an output breaking the role's schema fails the `schema` scorer."""
-        from cognitionos_dagster.agents.executor import AgentCall
+        from cognitionos_dagster.agents.executor import PipelineState
         from cognitionos_dagster.quality.gate import evaluate
         from cognitionos_dagster.quality.policies import get_policy
 
@@ -107,7 +126,7 @@ class AgentRuntime:
             agent_input = offline_answer(definition.input_model.model_json_schema(), {})
         given = self.validate_input(definition, agent_input)
         request = AgentRequest(role=role, input=agent_input or {}, step_id="gates", quality_gate=policy_name)
-        call = AgentCall(definition=definition, request=request, input=given,  # type: ignore[arg-type]
+        call = PipelineState(definition=definition, request=request, input=given,  # type: ignore[arg-type]
                          models=self.models_for(definition), output=parsed, raise_if_blocked=False)
         call.messages = self.executor.build_prompt(call)
         call.context = [MemoryHit(id=str(i), content=c, score=1.0, namespace="cli") for i, c in
@@ -121,7 +140,7 @@ class AgentRuntime:
         the eval set's policy judges it. A failing gate is returned, not raised, and the role's confidence
         threshold is left to the gate, so both versions are scored on every case. Cases whose input does
         not fit the role are a ConfigError before any model is called."""
-        from cognitionos_dagster.agents.executor import AgentCall
+        from cognitionos_dagster.agents.executor import PipelineState
         from cognitionos_dagster.quality.policies import get_policy
 
         definition = self.catalog.get(eval_set.role)
@@ -142,7 +161,7 @@ class AgentRuntime:
             request = AgentRequest(role=definition.role, input=case.input, run_id=run_id,
                                    step_id=f"{case.id}.{version}", quality_gate=eval_set.policy,
                                    prompt_version=version)
-            call = AgentCall(definition=definition, request=request, input=inputs[case.id],  # type: ignore[arg-type]
+            call = PipelineState(definition=definition, request=request, input=inputs[case.id],  # type: ignore[arg-type]
                              models=self.models_for(definition), raise_if_blocked=False)
             call.messages = self.executor.build_prompt(call)
             first = self.executor.call_model(call, call.messages)

@@ -13,12 +13,12 @@ from typing import Any, Literal
 
 from cognitionos_dagster.agents.catalog import ReassignTarget
 from cognitionos_dagster.agents.requests import AgentInputError
-from cognitionos_dagster.errors import ConfigError, PermissionDenied, ReplayError, SpecError
+from cognitionos_dagster.errors import ConfigError, ModelError, PermissionDenied, ReplayError, SpecError
 from cognitionos_dagster.llm.retry import BackoffKind, backoff_delay
 
 __all__ = [
     "EscalateStrategy", "FailStrategy", "FailureContext", "FailureDecision", "FailureStrategy", "ReassignStrategy",
-    "RetryStrategy", "SkipStrategy", "backoff_delay", "strategy_for",
+    "RetryStrategy", "SkipStrategy", "backoff_delay", "is_permanent", "strategy_for",
 ]
 
 Action = Literal["retry", "skip", "reassign", "escalate", "fail"]
@@ -29,6 +29,12 @@ PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def is_permanent(error: BaseException) -> bool:
+    """Retrying cannot fix it: a permanent error type, or a model error whose status says so
+    (400, 401, 403, 404, 422 from every model tried)."""
+    return isinstance(error, PERMANENT_ERRORS) or (isinstance(error, ModelError) and error.permanent)
+
+
 @dataclass(frozen=True)
 class FailureContext:
     step_id: str
@@ -36,7 +42,6 @@ class FailureContext:
     max_attempts: int
     error: BaseException
     reassign_to: ReassignTarget | None = None
-    reassigned: bool = False  # this attempt already ran with reassign_to
 
 
 @dataclass(frozen=True)
@@ -70,12 +75,15 @@ class RetryStrategy(FailureStrategy):
         self.max_delay_seconds = max_delay_seconds
 
     def decide(self, ctx: FailureContext) -> FailureDecision:
-        if isinstance(ctx.error, PERMANENT_ERRORS):
+        if is_permanent(ctx.error):
             return FailureDecision("fail", reason=f"{type(ctx.error).__name__} is not fixed by retrying")
         if ctx.attempt >= ctx.max_attempts:
             return FailureDecision("fail", reason=f"gave up after {ctx.attempt} attempt(s)")
         delay = backoff_delay(ctx.attempt, kind=self.backoff, base=self.delay_seconds, jitter=self.jitter,
                               max_delay=self.max_delay_seconds)
+        retry_after = ctx.error.retry_after if isinstance(ctx.error, ModelError) else None
+        if retry_after is not None:  # the server said when it will take the request again
+            delay = min(max(delay, retry_after), self.max_delay_seconds)
         return FailureDecision("retry", delay_seconds=delay, reason=f"attempt {ctx.attempt} of {ctx.max_attempts}")
 
 
@@ -89,7 +97,8 @@ class SkipStrategy(FailureStrategy):
 
 
 class ReassignStrategy(FailureStrategy):
-    """Run the step once more with another role and/or model; fail if that fails too."""
+    """Run the step once more with another role and/or model. The step runner reassigns once: a failure
+    of the reassigned attempt fails the step without asking the strategy again."""
 
     name = "reassign"
 
@@ -98,8 +107,6 @@ class ReassignStrategy(FailureStrategy):
 
     def decide(self, ctx: FailureContext) -> FailureDecision:
         target = ctx.reassign_to or self.reassign_to
-        if ctx.reassigned:
-            return FailureDecision("fail", reason="the reassigned attempt failed too")
         if target is None:
             return FailureDecision("fail", reason="on_failure is reassign but no reassign_to is given")
         return FailureDecision("reassign", reassign_to=target, reason=f"reassigning to {target.model_dump()}")

@@ -80,14 +80,9 @@ def code_server_workspace(dagster_home: Path, port: int) -> Path:
 
 def code_server_answers(port: int) -> bool:
     """The code server answers gRPC pings (it listens only once the location has loaded)."""
-    from dagster._core.errors import DagsterUserCodeUnreachableError
-    from dagster._grpc.client import DagsterGrpcClient
+    from cognitionos_dagster.defs.dagster_private import code_server_answers as answers
 
-    try:
-        DagsterGrpcClient(port=port, host=CODE_SERVER_HOST).ping("")
-    except DagsterUserCodeUnreachableError:
-        return False
-    return True
+    return answers(CODE_SERVER_HOST, port)
 
 
 @command

@@ -24,14 +24,20 @@ def lint(
     paths: list[Path] = typer.Argument(None, help="Spec files or folders (default: the specs folder)."),
     specs: Path | None = SpecsOption,
     no_register: bool = typer.Option(False, "--no-register", help="Validate only; do not touch the registry."),
+    syntax_only: bool = typer.Option(False, "--syntax-only",
+                                     help="Accept any agent, tool and policy name (no resources folder needed); "
+                                          "implies --no-register."),
 ) -> None:
     """Validate specs (errors as file:line:col: message) and register them; exit 1 on any error."""
     from cognitionos_dagster.compiler.catalog import build_catalog
+    from cognitionos_dagster.dsl.catalog import Catalog
     from cognitionos_dagster.dsl.loader import load_specs
 
     settings = _settings(specs)
-    result = load_specs(paths or [settings.workflow_specs], catalog=build_catalog(settings))
-    refused = _register(settings, result.specs) if not no_register and result.specs else []
+    catalog = Catalog.permissive() if syntax_only else build_catalog(settings)
+    result = load_specs(paths or [settings.workflow_specs], catalog=catalog)
+    register = not (no_register or syntax_only) and result.specs
+    refused = _register(settings, result.specs) if register else []
     errors = [*result.errors, *refused]
     for error in errors:
         err_console.print(str(error), markup=False, soft_wrap=True)

@@ -13,11 +13,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.node_definition import NodeDefinition
 
 from cognitionos_dagster.compiler.asset_checks import CheckOutcome, run_check
+from cognitionos_dagster.compiler.code_references import asset_references
 from cognitionos_dagster.compiler.context import build_scope, preview
-from cognitionos_dagster.compiler.graphs import expressions_of
+from cognitionos_dagster.compiler.graphs import Node, expressions_of
 from cognitionos_dagster.compiler.names import (
     ASSET_GRAPH_SUFFIX,
     ASSETS_NODE,
@@ -79,8 +79,9 @@ def producing_step(spec: WorkflowSpec, asset: AssetSpec) -> str | None:
 
 
 def assets_op(spec: WorkflowSpec, blocking_policies: frozenset[str]) -> dg.OpDefinition:
-    """One op for all assets of the workflow: a step per asset cost ~0.2 s of events and input loads each
-    on PostgreSQL, more than the values and checks themselves."""
+    """One op for all assets of the workflow: a step per asset costs events and input loads on
+    PostgreSQL, more than the values and checks themselves (docs/benchmarks.md, "Measurements behind
+    the code")."""
     producers = {name: producing_step(spec, asset) for name, asset in spec.assets.items()}
     with_inputs = _reads_inputs(spec)
 
@@ -153,7 +154,7 @@ def _checks(services: Any, spec: WorkflowSpec, name: str, asset: AssetSpec, valu
 
 def workflow_assets(
     spec: WorkflowSpec,
-    nodes: list[NodeDefinition],
+    nodes: list[Node],
     deps: Mapping[Any, dict[str, dg.DependencyDefinition]],
     blocking_policies: frozenset[str],
 ) -> dg.AssetsDefinition:
@@ -195,6 +196,7 @@ def workflow_assets(
         descriptions_by_output_name={name: a.description or f"Asset `{name}` of {spec.ref}"
                                      for name, a in spec.assets.items()},
         automation_conditions_by_output_name={name: eager for name in spec.assets} if eager else None,
+        metadata_by_output_name={name: asset_references(spec, name) for name in spec.assets},
         tags_by_output_name={name: {HANDOFF_TAG: _tag_value(a.memory.namespace)} if a.memory else {}
                              for name, a in spec.assets.items()},
         check_specs=check_specs,

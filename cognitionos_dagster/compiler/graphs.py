@@ -11,7 +11,6 @@ two parents of one child) share the very same definitions.
 from collections.abc import Callable, Iterable, Iterator
 
 import dagster as dg
-from dagster._core.definitions.node_definition import NodeDefinition
 
 from cognitionos_dagster.compiler.names import CALL_NODE, INPUTS_NODE, OUTPUTS_NODE, RESULT, nested_prefix
 from cognitionos_dagster.compiler.ops import call_op, inputs_op, outputs_op, step_op
@@ -19,6 +18,7 @@ from cognitionos_dagster.dsl.expressions import analyze, is_expression, referenc
 from cognitionos_dagster.dsl.models import StepSpec, WorkflowRef, WorkflowSpec
 
 Resolver = Callable[[WorkflowRef], WorkflowSpec]
+Node = dg.OpDefinition | dg.GraphDefinition  # what a graph is built of, in Dagster's public types
 Deps = dict[str | dg.NodeInvocation, dict[str, dg.DependencyDefinition]]
 
 
@@ -27,18 +27,18 @@ class GraphBuilder:
 
     def __init__(self, resolve: Resolver) -> None:
         self.resolve = resolve
-        self._cache: dict[tuple[str, str], NodeDefinition] = {}
+        self._cache: dict[tuple[str, str], Node] = {}
 
-    def _cached(self, key: tuple[str, str], make: Callable[[], NodeDefinition]) -> NodeDefinition:
+    def _cached(self, key: tuple[str, str], make: Callable[[], Node]) -> Node:
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
 
-    def body(self, spec: WorkflowSpec, *, nested: bool) -> tuple[list[NodeDefinition], Deps]:
+    def body(self, spec: WorkflowSpec, *, nested: bool) -> tuple[list[Node], Deps]:
         """The nodes and edges of a workflow: its inputs op, its steps, its outputs op."""
         prefix = nested_prefix(spec.job_name, nested=nested)
         key = "nested" if nested else "top"
-        nodes: list[NodeDefinition] = []
+        nodes: list[Node] = []
         deps: Deps = {}
 
         inputs_def = self._cached((spec.job_name, f"{key}:{INPUTS_NODE}"),
@@ -61,7 +61,7 @@ class GraphBuilder:
         deps[dg.NodeInvocation(outputs_def.name, alias=OUTPUTS_NODE)] = _edges(outputs_needs(spec))
         return _unique(nodes), deps
 
-    def _step_node(self, spec: WorkflowSpec, step: StepSpec, prefix: str, with_inputs: bool) -> NodeDefinition:
+    def _step_node(self, spec: WorkflowSpec, step: StepSpec, prefix: str, with_inputs: bool) -> Node:
         if step.kind != "workflow":
             return step_op(spec, step, name=f"{prefix}{step.id}", with_inputs=with_inputs)
         assert step.workflow is not None
@@ -119,8 +119,8 @@ def expressions_of(value: object) -> Iterator[str]:
             yield from expressions_of(item)
 
 
-def _unique(nodes: list[NodeDefinition]) -> list[NodeDefinition]:
-    seen: dict[str, NodeDefinition] = {}
+def _unique(nodes: list[Node]) -> list[Node]:
+    seen: dict[str, Node] = {}
     for node in nodes:
         seen.setdefault(node.name, node)
     return list(seen.values())

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 
 from cognitionos_dagster.compiler.assets import graph_name, workflow_assets
+from cognitionos_dagster.compiler.code_references import job_references
 from cognitionos_dagster.compiler.graphs import GraphBuilder, Resolver, workflow_graph
 from cognitionos_dagster.compiler.names import TAG_SPEC_SHA256, TAG_WORKFLOW_ID, TAG_WORKFLOW_VERSION
 from cognitionos_dagster.compiler.run_config import inputs_config_mapping
@@ -20,15 +21,17 @@ def run_tags(spec: WorkflowSpec) -> dict[str, str]:
 
 
 def workflow_job(spec: WorkflowSpec, graph: dg.GraphDefinition, *, name: str | None = None) -> dg.JobDefinition:
-    """One job. In-process executor: agent work is I/O-bound and a process per step costs ~1 s here;
-    parallelism comes from `foreach` threads (and from running many jobs at once)."""
+    """One job. In-process executor: agent work is I/O-bound and a process per step costs more than
+    most steps (docs/benchmarks.md, "Measurements behind the code"); parallelism comes from `foreach`
+    threads (and from running many jobs at once)."""
     name = name or spec.job_name
     return graph.to_job(
         name=name,
         description=(spec.description or spec.name or spec.id) + f" — {spec.ref} from {spec.source_path}",
         config=inputs_config_mapping(spec),
         tags=run_tags(spec),
-        metadata={"workflow": spec.ref, "source": spec.source_path, "spec_sha256": spec.sha256},
+        metadata={"workflow": spec.ref, "source": spec.source_path, "spec_sha256": spec.sha256,
+                  **job_references(spec)},
         executor_def=dg.in_process_executor,
     )
 
@@ -63,7 +66,8 @@ def asset_job(spec: WorkflowSpec, assets: dg.AssetsDefinition) -> Any:
         description=(spec.description or spec.name or spec.id) + f" — {spec.ref} from {spec.source_path}",
         config=inputs_config_mapping(spec, graph_node=graph_name(spec)),
         tags=run_tags(spec),
-        metadata={"workflow": spec.ref, "source": spec.source_path, "spec_sha256": spec.sha256},
+        metadata={"workflow": spec.ref, "source": spec.source_path, "spec_sha256": spec.sha256,
+                  **job_references(spec)},
         executor_def=dg.in_process_executor,
     )
 
@@ -78,7 +82,24 @@ class CompiledWorkflows:
 def compile_workflows(
     specs: Sequence[WorkflowSpec], *, blocking_policies: frozenset[str] = frozenset()
 ) -> CompiledWorkflows:
-    """`blocking_policies` names the quality policies that block, which makes their asset checks blocking."""
+    """Compile loaded workflow specs into Dagster jobs, asset definitions and schedules.
+
+    Every version of a workflow gets its own job (`<id>__v1_2_0` for 1.2.0), so a run of an old version
+    can still be launched and replayed; the newest version also gets the job named by its id
+    (an asset job when it declares `assets:`) and its schedule, which starts stopped.
+
+    Args:
+        specs (Sequence[WorkflowSpec]): Specs that passed loading (`load_specs`); sub-workflow
+            references among them are resolved here.
+        blocking_policies (frozenset[str]): Quality policies that block. The asset checks of
+            those policies are blocking, so a failing check stops downstream assets.
+
+    Returns:
+        CompiledWorkflows: The jobs, assets and schedules to put in a `Definitions`.
+
+    Raises:
+        SpecError: A `workflow:` step names a workflow or version that is not among `specs`.
+    """
     builder = GraphBuilder(make_resolver(specs))
     out = CompiledWorkflows()
     newest = newest_by_id(specs)

@@ -58,16 +58,20 @@ def _emit(outcome: StepOutcome) -> dg.Output:
     )
 
 
-def _fail(context: dg.OpExecutionContext, failed: StepFailed) -> dg.Failure:
+def _fail_run(context: dg.OpExecutionContext, message: str,
+              metadata: dict[str, Any] | None = None) -> dg.Failure:
+    """Close the run's execution row as failed and give the `Failure` to raise: a failing op must
+    never leave the row `running`, and Dagster must not retry what the step runner gave up on."""
+    getattr(context.resources, SERVICES).fail_execution(context.run_id, message)
+    return dg.Failure(description=message, metadata=metadata, allow_retries=False)
+
+
+def _fail_step(context: dg.OpExecutionContext, failed: StepFailed) -> dg.Failure:
     if failed.status == "escalated":
         existing = context.run.tags.get(TAG_ESCALATIONS)
         steps = ",".join(filter(None, [existing, failed.step_id]))
         context.instance.add_run_tags(context.run_id, {TAG_ESCALATIONS: steps})
-    return dg.Failure(
-        description=str(failed),
-        metadata={"status": failed.status, "step": failed.step_id},
-        allow_retries=False,
-    )
+    return _fail_run(context, str(failed), {"status": failed.status, "step": failed.step_id})
 
 
 def inputs_op(spec: WorkflowSpec, *, name: str, nested: bool) -> dg.OpDefinition:
@@ -87,8 +91,7 @@ def inputs_op(spec: WorkflowSpec, *, name: str, nested: bool) -> dg.OpDefinition
         except CognitionOSError as exc:
             if not nested:
                 services.start_execution(context, spec, given)
-            services.fail_execution(context.run_id, str(exc))
-            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+            raise _fail_run(context, str(exc)) from exc
         if not nested:
             services.start_execution(context, spec, validated)
         yield dg.Output(validated, metadata={"inputs": preview(validated)})
@@ -114,10 +117,24 @@ def read_upstream_assets(services: Any, spec: WorkflowSpec) -> dict[str, Any]:
 
 
 def step_op(spec: WorkflowSpec, step: StepSpec, *, name: str, with_inputs: bool) -> dg.OpDefinition:
-    """One agent or tool step. Reads its upstream results, runs, hands `{status, output, attempts}` on.
+    """Build the op of one agent or tool step.
 
-    `with_inputs` wires the workflow's inputs in; a top-level step whose expressions never read
-    `inputs` goes without (each Dagster input costs two events per step)."""
+    The op reads its upstream results, runs the step through `StepRunner` and hands
+    `{status, output, attempts}` downstream. Plain steps retry through Dagster's `RetryPolicy`
+    (built from the step's `retry:`); `foreach` steps retry each item inside the op.
+
+    Args:
+        spec (WorkflowSpec): The workflow the step belongs to (defaults, ref, inputs).
+        step (StepSpec): The agent or tool step.
+        name (str): The op's name, unique within the job.
+        with_inputs (bool): Wire the workflow's inputs in. A top-level step whose expressions
+            never read `inputs` goes without: each Dagster input costs two events per step.
+
+    Returns:
+        dg.OpDefinition: The op, tagged with the step's `file:line:col` and kind. When it runs it
+        raises `dg.Failure` (no Dagster retry) once the step failed for good or escalated, after
+        closing the execution row as failed.
+    """
 
     def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[dg.Output]:
         services = getattr(context.resources, SERVICES)
@@ -141,11 +158,9 @@ def step_op(spec: WorkflowSpec, step: StepSpec, *, name: str, with_inputs: bool)
             if failed.retryable:
                 context.log.warning(f"{failed}; attempt {invocation.attempt} of {invocation.max_attempts}")
                 raise
-            services.fail_execution(context.run_id, str(failed))
-            raise _fail(context, failed) from failed
+            raise _fail_step(context, failed) from failed
         except CognitionOSError as exc:  # e.g. an expression that fails on this run's values
-            services.fail_execution(context.run_id, f"step {path}: {exc}")
-            raise dg.Failure(description=f"step {path}: {exc}", allow_retries=False) from exc
+            raise _fail_run(context, f"step {path}: {exc}") from exc
         except Exception as exc:  # a bug: the execution row must not stay `running`; Dagster shows the trace
             services.fail_execution(context.run_id, f"step {path}: {type(exc).__name__}: {exc}")
             raise
@@ -184,8 +199,7 @@ def call_op(spec: WorkflowSpec, step: StepSpec, *, name: str) -> dg.OpDefinition
                 return
             rendered = render(step.input, scope)
         except CognitionOSError as exc:
-            getattr(context.resources, SERVICES).fail_execution(context.run_id, f"step {step.id}: {exc}")
-            raise dg.Failure(description=f"step {step.id}: {exc}", allow_retries=False) from exc
+            raise _fail_run(context, f"step {step.id}: {exc}") from exc
         yield dg.Output(rendered, metadata={"child": str(step.workflow), "inputs": preview(rendered)})
 
     return dg.OpDefinition(
@@ -211,8 +225,7 @@ def outputs_op(spec: WorkflowSpec, *, name: str, nested: bool, needs: list[str])
             try:
                 outputs = render(spec.outputs, build_scope(context, spec, inputs))
             except CognitionOSError as exc:
-                services.fail_execution(context.run_id, f"outputs of {spec.ref}: {exc}")
-                raise dg.Failure(description=f"outputs of {spec.ref}: {exc}", allow_retries=False) from exc
+                raise _fail_run(context, f"outputs of {spec.ref}: {exc}") from exc
             outcome = StepOutcome("succeeded", outputs, 1)
         if nested:
             parent = parent_path(context)

@@ -26,6 +26,7 @@ from cognitionos_dagster.compiler.step_records import BufferedExecutions
 from cognitionos_dagster.db.repositories.calls import CallRecordRepository
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.db.repositories.executions import ExecutionRepository, StepRecord
+from cognitionos_dagster.dsl.models import WorkflowSpec
 from cognitionos_dagster.integrations.database import DatabaseResource
 from cognitionos_dagster.settings import load_settings
 from cognitionos_dagster.tracing.spans import ensure_tracing, trace_tags
@@ -74,7 +75,9 @@ class WorkflowServicesResource(dg.ConfigurableResource):
         op, yet its steps still need their run's row (they reference it)."""
         run = context.dagster_run
         if run is not None and TAG_WORKFLOW_ID in run.tags:
-            self._open(run, dict(run.run_config or {}))
+            self._open(run, dict(run.run_config or {}), workflow_id=run.tags[TAG_WORKFLOW_ID],
+                       workflow_version=run.tags[TAG_WORKFLOW_VERSION],
+                       spec_sha256=run.tags.get(TAG_SPEC_SHA256))
             if context.instance is not None and run.tags.get(TAG_OWNER_PID) != str(os.getpid()):
                 # whoever launched it, this process runs it: what run monitoring and replay check
                 context.instance.add_run_tags(run.run_id, owner_tags())
@@ -97,25 +100,29 @@ class WorkflowServicesResource(dg.ConfigurableResource):
                          metadata={"asset": key, "run_id": run_id, "source": "workflow_asset"})
 
     # ------------------------------------------------------------------ execution rows
-    def start_execution(self, context: dg.OpExecutionContext, spec: Any, inputs: dict[str, Any]) -> None:
+    def start_execution(self, context: dg.OpExecutionContext, spec: WorkflowSpec, inputs: dict[str, Any]) -> None:
         """The `_inputs` op records the validated inputs (defaults applied) over the launch config, and
         tags the run with its trace id (and a link when COGNITIONOS_TRACE_URL is set: the UI renders a
-        tag holding a URL as a link on the run page)."""
-        self._open(context.run, inputs, spec)
-        tags = trace_tags(context.run_id, load_settings().trace_url)
-        if tags:
-            context.instance.add_run_tags(context.run_id, tags)
+        tag holding a URL as a link on the run page).
 
-    def _open(self, run: dg.DagsterRun, inputs: dict[str, Any], spec: Any = None) -> None:
-        """`spec` names the workflow when the run's tags do not (`dagster asset materialize`)."""
+        `spec` names the workflow when the run's tags do not: a run launched as `dagster asset
+        materialize` carries no workflow tags."""
+        tags = context.run.tags
+        self._open(context.run, inputs, workflow_id=tags.get(TAG_WORKFLOW_ID) or spec.id,
+                   workflow_version=tags.get(TAG_WORKFLOW_VERSION) or spec.version,
+                   spec_sha256=tags.get(TAG_SPEC_SHA256) or spec.sha256)
+        trace = trace_tags(context.run_id, load_settings().trace_url)
+        if trace:
+            context.instance.add_run_tags(context.run_id, trace)
+
+    def _open(self, run: dg.DagsterRun, inputs: dict[str, Any], *, workflow_id: str, workflow_version: str,
+              spec_sha256: str | None) -> None:
         executions = self.step_services().executions
         if executions is None:
             return
-        tags = run.tags
         executions.start(
-            run.run_id, workflow_id=tags.get(TAG_WORKFLOW_ID) or spec.id,
-            workflow_version=tags.get(TAG_WORKFLOW_VERSION) or spec.version,
-            spec_sha256=tags.get(TAG_SPEC_SHA256) or spec.sha256, inputs=inputs, parent_run_id=run.parent_run_id,
+            run.run_id, workflow_id=workflow_id, workflow_version=workflow_version,
+            spec_sha256=spec_sha256, inputs=inputs, parent_run_id=run.parent_run_id,
             root_run_id=run.root_run_id, deterministic_replay=TAG_REPLAY_OF in run.tags,
         )
 

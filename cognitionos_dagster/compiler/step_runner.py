@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cognitionos_dagster.agents.strategies import PERMANENT_ERRORS, FailureContext, backoff_delay, strategy_for
+from cognitionos_dagster.agents.strategies import FailureContext, FailureDecision, RetryStrategy, strategy_for
 from cognitionos_dagster.compiler.invocation import AgentCall, StepCall, ToolCall
 from cognitionos_dagster.compiler.outcomes import StepFailed, StepOutcome, StepTimeout, skipped
 from cognitionos_dagster.compiler.services import StepServices
 from cognitionos_dagster.db.repositories.executions import StepRecord
 from cognitionos_dagster.dsl.expressions import render
 from cognitionos_dagster.dsl.models import StepSpec, WorkflowSpec
+from cognitionos_dagster.errors import ModelError
 from cognitionos_dagster.llm.deadline import within
 
 log = logging.getLogger(__name__)
@@ -126,18 +127,24 @@ class StepRunner:
         return output, rec
 
     # ------------------------------------------------------------------ failures
-    def _decide(self, inv: StepInvocation, attempt: int, exc: BaseException) -> str:
-        """`retry` while attempts remain (not for `fail`, nor for errors retrying cannot fix, such as a
-        denied permission); then the step's strategy decides."""
-        if inv.policy != "fail" and attempt < inv.max_attempts and not isinstance(exc, PERMANENT_ERRORS):
-            return "retry"
+    def _decide(self, inv: StepInvocation, attempt: int, exc: BaseException) -> FailureDecision:
+        """The retry strategy while attempts remain (not for `fail`, nor for errors retrying cannot fix,
+        such as a denied permission); then the step's own strategy decides."""
         ctx = FailureContext(step_id=inv.step_id, attempt=attempt, max_attempts=inv.max_attempts, error=exc,
                              reassign_to=inv.step.effective_reassign_to())
-        action = strategy_for(inv.policy).decide(ctx).action
-        return "fail" if action == "retry" else action  # no attempts left: a retry decision means failure
+        retry = inv.step.effective_retry(inv.workflow.defaults)
+        if inv.policy != "fail" and retry is not None:
+            decision = RetryStrategy(backoff=retry.backoff, delay_seconds=retry.delay_seconds,
+                                     jitter=retry.jitter).decide(ctx)
+            if decision.action == "retry":
+                return decision
+        decision = strategy_for(inv.policy).decide(ctx)
+        if decision.action == "retry":  # no attempts left: a retry decision means failure
+            return FailureDecision("fail", reason=decision.reason)
+        return decision
 
     def _on_failure(self, inv: StepInvocation, call: StepCall, exc: BaseException, started: datetime) -> StepOutcome:
-        action = self._decide(inv, inv.attempt, exc)
+        action = self._decide(inv, inv.attempt, exc).action
         error = _describe(exc)
         if action == "retry":
             self._record(inv, call.record(inv.run_id, inv.step_id, "running", started, error, inv.attempt))
@@ -147,7 +154,7 @@ class StepRunner:
     def _final(self, inv: StepInvocation, call: StepCall, exc: BaseException, error: str, step_id: str,
                started: datetime, attempts: int) -> StepOutcome:
         """Apply the last-attempt action: skip, reassign, escalate or fail."""
-        action = self._decide(inv, inv.max_attempts, exc)
+        action = self._decide(inv, inv.max_attempts, exc).action
         if action == "skip":
             self._record(inv, call.record(inv.run_id, step_id, "skipped", started, error, attempts))
             return skipped(attempts)
@@ -162,20 +169,21 @@ class StepRunner:
             self._record(inv, rec)
             return StepOutcome("succeeded", output, attempts + 1)
         if action == "escalate":
-            self._escalate(inv, step_id, error)
+            self._escalate(inv, step_id, error, exc)
             self._record(inv, call.record(inv.run_id, step_id, "escalated", started, error, attempts))
             raise StepFailed(step_id, error, status="escalated") from exc
         self._record(inv, call.record(inv.run_id, step_id, "failed", started, error, attempts))
         raise StepFailed(step_id, error) from exc
 
-    def _escalate(self, inv: StepInvocation, step_id: str, error: str) -> None:
+    def _escalate(self, inv: StepInvocation, step_id: str, error: str, exc: BaseException) -> None:
         if self.services.escalations is None:
             log.error("escalation for %s (no database configured, not stored): %s", step_id, error)
             return
         self.services.escalations.open(
             run_id=inv.run_id, step_id=step_id, reason=f"step {step_id} failed and escalates", error=error,
             workflow_id=inv.workflow.id, workflow_version=inv.workflow.version,
-            context={"input_spec": inv.step.input, "attempts": inv.max_attempts},
+            context={"input_spec": inv.step.input, "attempts": inv.max_attempts,
+                     **({"model_error": exc.fields()} if isinstance(exc, ModelError) else {})},
         )
 
     # ------------------------------------------------------------------ foreach
@@ -210,15 +218,13 @@ class StepRunner:
             call = self._call_for(inv.step, render(inv.step.input, scope), inv)
         except Exception as exc:
             return StepFailed(item_id, _describe(exc))
-        retry = inv.step.effective_retry(inv.workflow.defaults)
         for attempt in range(1, inv.max_attempts + 1):
             try:
                 output, rec = self._invoke(call, inv, item_id, started, attempt)
             except Exception as exc:
-                if self._decide(inv, attempt, exc) == "retry":
-                    assert retry is not None
-                    time.sleep(backoff_delay(attempt, kind=retry.backoff, base=retry.delay_seconds,
-                                             jitter=retry.jitter))
+                decision = self._decide(inv, attempt, exc)
+                if decision.action == "retry":
+                    time.sleep(decision.delay_seconds)
                     continue
                 try:
                     return self._final(inv, call, exc, _describe(exc), item_id, started, attempt)

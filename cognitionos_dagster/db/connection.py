@@ -28,11 +28,10 @@ class LastInFirstOutPool(ConnectionPool):
 
     psycopg_pool queues idle connections first in, first out, so a process that works one
     statement at a time rotates through every connection it ever opened: each statement
-    wakes a backend that has slept longest, on whichever vCPU, with its caches cold. A memory
-    search through three pooled connections took p50 1.61 / p95 2.52 ms that way, and
-    1.45 / 2.24 ms taking the last one returned (1.32 / 2.04 ms on one plain connection),
-    measured interleaved. Connections left at the far end stay idle until the pool's
-    `max_idle` closes them, which already takes the oldest first.
+    wakes a backend that has slept longest, on whichever vCPU, with its caches cold: memory
+    searches were measurably slower that way than taking the last one returned (figures in
+    docs/benchmarks.md, "Measurements behind the code"). Connections left at the far end stay
+    idle until the pool's `max_idle` closes them, which already takes the oldest first.
     """
 
     def _get_ready_connection(self, timeout: float | None) -> psycopg.Connection[Any] | None:
@@ -98,7 +97,7 @@ class Database:
     def autocommit(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
         """A connection where each statement commits on its own: for work that is one statement (or
         statements that need no common transaction), psycopg's implicit BEGIN and the COMMIT would
-        triple the round trips (1.05 ms instead of 0.32 ms per write, measured here)."""
+        triple the round trips (figures in docs/benchmarks.md, "Measurements behind the code")."""
         with self.connection() as conn:
             conn.autocommit = True
             try:
@@ -122,8 +121,9 @@ class Database:
 class HeldConnection:
     """An autocommit connection one owner keeps outside the pool, for its hot path.
 
-    Checking a connection out of the pool and back, and switching it to autocommit and back,
-    took p50 ~90 / p95 ~190 us of a ~2 ms memory search here; a held connection takes a lock.
+    Checking a connection out of the pool and back, and switching it to autocommit and back, is a
+    visible share of a memory search (docs/benchmarks.md, "Measurements behind the code"); a held
+    connection takes a lock.
     One thread uses it at a time: a thread that finds it busy gets a pooled connection, so
     nobody waits for it. A connection an error left broken is replaced on the next use. A forked
     child opens its own: the inherited one shares its socket with the parent (psycopg leaves

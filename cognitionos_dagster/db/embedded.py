@@ -195,11 +195,11 @@ def ensure_running(data_dir: Path) -> ServerStatus:
 def _shared_buffers() -> str:
     """An eighth of the machine's memory, kept between 256 MB and 512 MB.
 
-    Why: the vector index and the rows a search reads should stay in PostgreSQL's own cache. 100k
-    384-d memories take ~410 MB (HNSW index 195 MB, embeddings 156 MB, memories 61 MB); with 256 MB
-    every search read ~11 pages back from the OS. Not more: without huge pages, a new backend
-    faults in every 4 KB of shared memory it touches for the first time, and a lifecycle pass
-    over 1M memories on fresh connections took 0.4-0.9 s longer with 1 GB than with 256 MB.
+    Why: the vector index and the rows a search reads should stay in PostgreSQL's own cache; with
+    too little, every search reads pages back from the OS. Not more: without huge pages, a new
+    backend faults in every 4 KB of shared memory it touches for the first time, which slowed
+    lifecycle passes on fresh connections (sizes and figures in docs/benchmarks.md,
+    "Measurements behind the code").
     """
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -1,10 +1,10 @@
 """Whether PostgreSQL's shared memory sits on huge pages, and how many it would need.
 
 Why it matters here: a vector search walks the HNSW graph across the whole index in shared
-memory, some 550 buffers scattered over a 195 MB index for 100k memories. A TLB covers a few
-MB on 4 kB pages, so most of those reads first walk the page tables (in a VM, two levels). Two
-servers on the same 100k memories, queried in the same turns on this machine: the bare index
-query took 10-16 % less time on huge pages at p50 and p95 (docs/benchmarks.md has the figures).
+memory, hundreds of buffers scattered over an index far larger than a TLB covers on 4 kB pages,
+so most of those reads first walk the page tables (in a VM, two levels). Two servers on the same
+memories, queried in the same turns on this machine: the bare index query took less time on huge
+pages at p50 and p95 (docs/benchmarks.md has the figures).
 
 PostgreSQL asks for huge pages itself (`huge_pages = try`, its default), but only the kernel's
 reserved pool can serve them (`vm.nr_hugepages`), which an administrator sets; nothing here

@@ -13,8 +13,8 @@ from functools import cached_property
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext, DefinitionsLoadType
-from dagster._core.definitions.repository_definition import RepositoryData
+
+from cognitionos_dagster.defs.dagster_private import DefinitionsLoadContext, DefinitionsLoadType, RepositoryData
 
 SINGLETON_REPOSITORY = "__repository__"  # the name `Definitions` gives its repository
 

@@ -6,8 +6,8 @@ compiles that workflow and the ones it calls, not the whole folder.
 """
 
 import dagster as dg
-from dagster._core.definitions.reconstruct import ReconstructableJob
 
+from cognitionos_dagster.defs.dagster_private import ReconstructableJob
 from cognitionos_dagster.errors import SpecError
 from cognitionos_dagster.settings import load_settings
 

@@ -11,12 +11,12 @@ running: nothing here can tell, and failing a live run would be worse than waiti
 from __future__ import annotations
 
 import dagster as dg
-from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
 
 from cognitionos_dagster.compiler.run_owner import gone_owner
+from cognitionos_dagster.defs.dagster_private import CheckRunHealthResult, WorkerStatus
 
 
-class MonitoredRunLauncher(DefaultRunLauncher):
+class MonitoredRunLauncher(dg.DefaultRunLauncher):
     @property
     def supports_check_run_worker_health(self) -> bool:
         return True

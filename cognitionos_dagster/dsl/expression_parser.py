@@ -1,6 +1,7 @@
 """A small recursive-descent reader of jinja2 *expressions*, for load-time analysis only.
 
-jinja2's own parser costs ~0.3 ms per expression, which dominates loading large spec folders.
+jinja2's own parser dominates the cost of loading large spec folders (docs/benchmarks.md,
+"Measurements behind the code").
 This reader covers the expression grammar specs use (names, attribute/index access, literals,
 arithmetic, comparisons, and/or/not, if-else, filters, `is` tests, calls) using jinja2's own
 token regular expressions, and yields the same facts as the full walk. Anything outside that

@@ -65,6 +65,12 @@ def _inject(source: Source, path: str, digest: str) -> dict[str, Any]:
             {**step, "position": source.at(("steps", i))} if isinstance(step, dict) else step
             for i, step in enumerate(steps)
         ]
+    assets = data.get("assets")
+    if isinstance(assets, dict):
+        data["assets"] = {
+            name: {**asset, "position": source.key_at(("assets", name))} if isinstance(asset, dict) else asset
+            for name, asset in assets.items()
+        }
     return data
 
 

@@ -281,6 +281,7 @@ class AssetSpec(_Model):
     group: str | None = None
     checks: list[AssetCheck] = Field(default_factory=list)
     memory: MemoryHandoff | None = None
+    position: Position = NOWHERE
 
     @field_validator("group")
     @classmethod

@@ -17,12 +17,13 @@ import openai
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.errors import ModelError, ModelTimeout
 from cognitionos_dagster.llm.deadline import remaining
-from cognitionos_dagster.llm.endpoints import Endpoint, scrub
+from cognitionos_dagster.llm.endpoints import Endpoint
+from cognitionos_dagster.llm.model_errors import model_error
 from cognitionos_dagster.llm.offline import OFFLINE_MODEL, offline_answer, offline_tool_call
 from cognitionos_dagster.llm.openai_chat import OpenAIChat
 from cognitionos_dagster.llm.pricing import PriceTable, load_price_table
 from cognitionos_dagster.llm.replay import CallLog
-from cognitionos_dagster.llm.retry import RetryPolicy, is_auth_error, is_retryable, retry_after_seconds
+from cognitionos_dagster.llm.retry import RetryPolicy, is_auth_error, is_retryable
 from cognitionos_dagster.llm.types import CallContext, ChatRequest, Completion
 from cognitionos_dagster.settings import Settings
 from cognitionos_dagster.tracing.spans import set_attributes, span
@@ -101,26 +102,29 @@ class ModelClient:
                           latency_ms=(time.perf_counter() - started) * 1000)
 
     def _chain(self, request: ChatRequest, chain: list[str], call: CallContext) -> Completion:
-        failures: list[str] = []
+        failures: list[ModelError] = []
         for position, model in enumerate(chain):
             try:
                 completion = self._with_retries(request, model, call)
             except openai.APIError as exc:
+                failure = model_error(exc, model=model, endpoint=self.endpoint)
                 if is_auth_error(exc):
                     raise ModelError(
-                        f"the model endpoint refused the credentials ({self._describe(exc)})",
+                        f"the model endpoint refused the credentials ({failure})",
                         hint="check OPENAI_API_KEY (and OPENAI_BASE_URL); unset both to use the offline provider",
+                        **failure.fields(),
                     ) from exc
-                failures.append(f"{model}: {self._describe(exc)}")
+                failures.append(failure)
                 if position + 1 < len(chain):
-                    log.warning("model %s failed (%s); falling back to %s", model, failures[-1], chain[position + 1])
+                    log.warning("model %s failed (%s); falling back to %s", model, failure, chain[position + 1])
                 continue
             completion.cost_usd = self.prices.cost(model, completion.input_tokens, completion.output_tokens)
             self.log.write_completion(request, call, completion)
             return completion
         raise ModelError(
-            "every model failed: " + "; ".join(failures),
+            "every model failed: " + "; ".join(f"{f.model_name}: {f}" for f in failures),
             hint="check the endpoint (OPENAI_BASE_URL) and model names, or add fallback_models to the agent",
+            failures=tuple(failures), **failures[-1].fields(),
         )
 
     def _with_retries(self, request: ChatRequest, model: str, call: CallContext) -> Completion:
@@ -135,7 +139,8 @@ class ModelClient:
             except openai.APIError as exc:
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 status = "timeout" if isinstance(exc, openai.APITimeoutError) else "error"
-                self.log.write_failure("llm", model, request.record_payload(), call, self._describe(exc), elapsed_ms,
+                failure = model_error(exc, model=model, endpoint=self.endpoint)
+                self.log.write_failure("llm", model, request.record_payload(), call, str(failure), elapsed_ms,
                                        status=status)
                 left = remaining()
                 if status == "timeout" and left is not None and left <= 0:
@@ -143,19 +148,13 @@ class ModelClient:
                                        f"(cut after {elapsed_ms / 1000:.1f} s)") from exc
                 if attempt > self.retry.max_retries or not is_retryable(exc):
                     raise
-                delay = self.retry.delay(attempt, retry_after_seconds(exc))
+                delay = self.retry.delay(attempt, failure.retry_after)
                 if left is not None and delay >= left:  # the wait alone would outlive the step
-                    raise ModelTimeout(f"model {model} failed ({self._describe(exc)}) and the step's timeout "
-                                       f"leaves {max(left, 0):.1f} s, less than the {delay:.1f} s back-off") from exc
-                log.info("model %s attempt %d failed (%s); retrying in %.2fs", model, attempt,
-                         self._describe(exc), delay)
+                    raise ModelTimeout(f"model {model} failed ({failure}) and the step's timeout "
+                                       f"leaves {max(left, 0):.1f} s, less than the {delay:.1f} s back-off",
+                                       **failure.fields()) from exc
+                log.info("model %s attempt %d failed (%s); retrying in %.2fs", model, attempt, failure, delay)
                 self.retry.sleep(delay)
                 continue
             completion.attempts = attempt
             return completion
-
-    def _describe(self, exc: BaseException) -> str:
-        status = getattr(exc, "status_code", None)
-        kind = f"HTTP {status}" if status else type(exc).__name__
-        return scrub(f"{kind}: {str(exc).strip()[:300]}", self.endpoint)
-

@@ -13,7 +13,8 @@ import openai
 
 from cognitionos_dagster.errors import ConfigError, ModelError
 from cognitionos_dagster.llm.embeddings import Embedder
-from cognitionos_dagster.llm.endpoints import Endpoint, scrub
+from cognitionos_dagster.llm.endpoints import Endpoint
+from cognitionos_dagster.llm.model_errors import model_error
 from cognitionos_dagster.llm.retry import RetryPolicy, is_retryable, retry_after_seconds
 from cognitionos_dagster.settings import Settings
 from cognitionos_dagster.tracing.spans import span
@@ -53,8 +54,10 @@ class OpenAIEmbedder:
                 break
             except openai.APIError as exc:
                 if attempt > self.retry.max_retries or not is_retryable(exc):
-                    raise ModelError(f"embedding with {self.model} failed: {scrub(str(exc)[:300], self._endpoint)}",
-                                     hint="check COGNITIONOS_EMBEDDING_MODEL and the endpoint") from exc
+                    failure = model_error(exc, model=self.model, endpoint=self._endpoint,
+                                          prefix=f"embedding with {self.model} failed: ")
+                    raise ModelError(str(failure), hint="check COGNITIONOS_EMBEDDING_MODEL and the endpoint",
+                                     **failure.fields()) from exc
                 self.retry.sleep(self.retry.delay(attempt, retry_after_seconds(exc)))
         data = sorted(response.data, key=lambda d: d.index)
         for item in data:

@@ -5,8 +5,8 @@ writes the buffer with a single `UPDATE ... FROM unnest(...)` every `max_age_sec
 once when it holds `max_pending` ids, on `flush()`/`close()`, and when the process ends
 (normally, or as a forked multiprocessing child, which skips `atexit`), even for a store
 nobody closed. A forked child starts with an empty buffer: what the parent recorded is the
-parent's to write. A read never waits for that write (a flush of 5,000 ids takes ~40 ms of
-the server's time and ~5 ms of this process's) unless the buffer has grown to four times
+parent's to write. A read never waits for that write (a flush costs tens of times a search;
+docs/benchmarks.md, "Measurements behind the code") unless the buffer has grown to four times
 `max_pending` because flushes keep failing or fall behind: then the read flushes itself
 rather than let the buffer grow without bound. Counts are additive, so two processes
 flushing the same ids never lose an access, and a failed flush keeps its counts for the
@@ -28,9 +28,9 @@ from cognitionos_dagster.db.connection import Database
 
 log = logging.getLogger(__name__)
 
-# The arrays go in binary (%b). In text format psycopg takes ~50 ms of CPU to write 5,000 ids,
-# counts and times, holding the GIL, so a search on another thread stalled for the whole of it;
-# in binary it takes ~5 ms.
+# The arrays go in binary (%b). In text format psycopg spends about ten times the CPU writing the
+# ids, counts and times, holding the GIL, so a search on another thread stalled for the whole of it
+# (figures in docs/benchmarks.md, "Measurements behind the code").
 _FLUSH_SQL = """
 UPDATE memories m
 SET access_count = m.access_count + u.n,
@@ -40,8 +40,8 @@ WHERE m.id = u.id
 """
 
 # Only within the flush's transaction. The planner costs pages as if read from disk and, for a few
-# thousand ids, walks the whole primary key in a merge join: 71k buffers (83-113 ms) to update
-# 5,000 of 100k memories, and a walk that grows with the table. Lookups by key take 20k buffers.
+# thousand ids, walks the whole primary key in a merge join: a walk that grows with the table,
+# where lookups by key read a few times fewer buffers (docs/benchmarks.md, "Measurements behind the code").
 _FLUSH_BY_KEY = "SELECT set_config('enable_mergejoin', 'off', true), set_config('enable_hashjoin', 'off', true)"
 
 
@@ -49,8 +49,8 @@ def write_reads(conn: psycopg.Connection, pending: dict[str, tuple[int, datetime
     """Add counts and last-read times in one statement, in the caller's transaction.
 
     Ids go in key order: time-ordered ids put neighbours on neighbouring pages, so the key
-    lookups walk the index and the table mostly forwards (33-40 ms for 5,000 ids, against 48-51
-    in random order).
+    lookups walk the index and the table mostly forwards, measurably faster than in random order
+    (docs/benchmarks.md, "Measurements behind the code").
     """
     ids = sorted(pending)
     conn.execute(_FLUSH_BY_KEY)

@@ -82,10 +82,30 @@ def apply_policies(
     force_compress: bool = False,
     on_progress: Callable[[str, int], None] | None = None,
 ) -> LifecycleReport:
-    """Apply each namespace's lifecycle policy; namespaces without a policy are left alone.
+    """Apply each namespace's lifecycle policy: expire, compress, archive, then garbage-collect.
 
-    `force_compress` compresses every plain memory in scope at once, whatever its age or
-    policy (the quota sensor's remedy).
+    Namespaces without a policy are left alone. Policies are read from the policies folder
+    first, so a changed YAML file takes effect on the next pass. One pass at a time per scope
+    (an advisory lock); a pass interrupted earlier is closed as such before this one starts.
+
+    Args:
+        db (Database): The application database.
+        namespace (str | None): One namespace, or None for every namespace with a policy.
+        dry_run (bool): Count what each step would touch and change nothing.
+        steps (Sequence[str]): A subset of `STEPS`, run in their fixed order.
+        now (datetime | None): The reference time for ages (tests); defaults to now.
+        policies_directory (Path | None): Where the policy YAML files are; defaults to the resources folder.
+        chunk_size (int): Memories compressed per statement.
+        force_compress (bool): Compress every plain memory in scope, whatever its age or
+            policy (the quota sensor's remedy).
+        on_progress (Callable[[str, int], None] | None): Called with a step name and a count as work is done.
+
+    Returns:
+        LifecycleReport: Rows touched per step, the pass's run id and its duration.
+
+    Raises:
+        MemoryStoreError: An unknown step or namespace, or another pass holds the lock.
+        ConfigError: A policy file is invalid.
     """
     unknown = [s for s in steps if s not in STEPS]
     if unknown:

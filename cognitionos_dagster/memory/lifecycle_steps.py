@@ -31,10 +31,10 @@ STEPS = ("expire", "compress", "archive", "gc")
 _T = TypeVar("_T")
 
 # One row per namespace in scope with its policy's cutoffs computed once, so the per-memory
-# predicates below are plain comparisons (computing make_interval per memory cost ~1 s per
-# million; OFFSET 0 keeps the planner from folding it back into the join). A namespace
-# without a policy has NULL cutoffs, which no predicate matches; only a forced compression
-# touches it.
+# predicates below are plain comparisons: computing make_interval per memory dominated a pass
+# over a large table (docs/benchmarks.md, "Measurements behind the code"). OFFSET 0 keeps the
+# planner from folding it back into the join. A namespace without a policy has NULL cutoffs,
+# which no predicate matches; only a forced compression touches it.
 _SCOPE = """(
     SELECT n.id, n.name, p.name AS policy, p.min_access_frequency,
            make_interval(days => p.ttl_days) AS ttl,
@@ -136,8 +136,8 @@ def count_step(db: Database, step: str, params: dict[str, Any], *, force: bool =
 
 # A statement over the whole table is one backend on one core. Above this size, a pass over every
 # namespace splits its flag updates into block ranges (PostgreSQL's TID range scan reads only its
-# range), which two connections take in turn: 300k archived of 1M took 2.1 s as one statement and
-# 1.3-1.5 s as eight ranges on two connections.
+# range), which two connections take in turn, faster than one statement on a large table
+# (figures in docs/benchmarks.md, "Measurements behind the code").
 _SPLIT_MIN_PAGES = 8192
 _PIECE_PAGES = 4096
 _MAX_PIECES = 8
@@ -237,7 +237,7 @@ def run_compress(
     Writing a chunk runs on a second thread while the next chunk is read and compressed, so
     zlib (this process) and the UPDATE (the server) overlap; at most two chunks are in memory.
     This step's Python is on the pass's critical path, so rows come as tuples and the server
-    counts what it wrote (per-row dicts and per-row accounting cost ~0.7 s per 100k memories).
+    counts what it wrote (per-row dicts and per-row accounting were a large share of the step).
     """
     started = time.perf_counter()
     totals: dict[str, list[int]] = {}
@@ -303,7 +303,7 @@ def _write_chunk(db: Database, rows: list[tuple[Any, bytes]]) -> list[tuple[str,
             for row in rows:
                 copy.write_row(row)
         # The staging table has no statistics: without this the planner may hash the whole
-        # memories table (1.6 s per 50k chunk at 1M rows) instead of probing the primary key (0.5 s).
+        # memories table instead of probing the primary key, several times slower per chunk.
         conn.execute("SET LOCAL enable_hashjoin = off")
         conn.execute("SET LOCAL enable_mergejoin = off")
         with conn.cursor(row_factory=tuple_row) as cur:

@@ -26,7 +26,7 @@ from cognitionos_dagster.memory.interface import MemoryHit
 from cognitionos_dagster.memory.models import RerankWeights, SearchFilters
 
 # Rows come back as tuples in this column order. Empty metadata comes back as NULL: decoding a
-# jsonb value costs ~5 us in psycopg (bytes copy, json.loads), half of a search's row decoding.
+# jsonb value in psycopg (bytes copy, json.loads) was half of a search's row decoding.
 SEARCH_CALL = (
     "SELECT id, content, content_compressed, importance, created_at, nullif(metadata, '{}'::jsonb), archived,"
     " distance FROM cognitionos_search_memories(%(user)s, %(ns)s, %(q)b, %(limit)s, %(ef)s, %(archived)s,"

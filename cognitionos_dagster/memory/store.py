@@ -225,7 +225,28 @@ class MemoryStore:
         include_archived: bool = False,
         rerank: RerankWeights | None = None,
     ) -> list[MemoryHit]:
-        """Top-k by cosine similarity, optionally re-ranked; archived memories only when asked for."""
+        """The `k` memories of `namespace` closest to `query`, as `user` may read them.
+
+        Candidates come from the HNSW index by cosine distance and are re-ranked with `rerank`
+        (similarity, importance, recency) when given; each hit counts as an access for the
+        lifecycle policies (buffered, never blocking the search).
+
+        Args:
+            namespace (str): The memory namespace to search.
+            user (str): The acting user; needs a read grant on `namespace`.
+            query (str): Text embedded with the store's embedder.
+            k (int): How many hits to return, at least 1.
+            filters (SearchFilters | dict | None): Metadata, importance and time filters.
+            include_archived (bool): Also search memories the lifecycle archived.
+            rerank (RerankWeights | None): Weights for re-ranking; None ranks by similarity.
+
+        Returns:
+            list[MemoryHit]: At most `k` hits, best first, with their distance and score.
+
+        Raises:
+            MemoryStoreError: `k` < 1, an unknown namespace, or an embedding of the wrong dimension.
+            PermissionDenied: `user` has no read grant on `namespace`.
+        """
         if k < 1:
             raise MemoryStoreError(f"k must be at least 1, got {k}", hint="ask for one or more results")
         flt = filters if isinstance(filters, SearchFilters) else SearchFilters.from_mapping(filters)

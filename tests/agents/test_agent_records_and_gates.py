@@ -8,7 +8,7 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from support.openai_server import chat_reply
 
-from cognitionos_dagster.agents.executor import AgentCall, AgentExecutor
+from cognitionos_dagster.agents.executor import AgentExecutor, PipelineState
 from cognitionos_dagster.agents.runtime import AgentRequest, AgentRuntime
 from cognitionos_dagster.db.repositories.calls import CallRecordRepository
 from cognitionos_dagster.errors import ConfigError, GateFailed
@@ -83,7 +83,7 @@ def test_each_stage_is_a_named_span(make_runtime) -> None:
 
 def test_stages_are_overridable(resources: Path) -> None:
     class ShoutingExecutor(AgentExecutor):
-        def build_prompt(self, call: AgentCall) -> list[ChatMessage]:
+        def build_prompt(self, call: PipelineState) -> list[ChatMessage]:
             messages = super().build_prompt(call)
             return [*messages, ChatMessage(role="user", content="LOUDER")]
 

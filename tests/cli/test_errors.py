@@ -61,3 +61,13 @@ def test_tables_do_not_fold_off_a_terminal() -> None:
     Console(file=piped, width=_width(piped)).print(table)
     assert "gpt-4o-mini (gpt-4o)" in piped.getvalue()
     assert any(line.count("http_request") == 2 for line in piped.getvalue().splitlines())
+
+
+def test_every_error_shows_its_hint_the_same_way() -> None:
+    from cognitionos_dagster.errors import ConfigError, SpecError
+
+    spec = SpecError("unknown key `stpes`", file="a.yaml", line=3, column=1, hint="did you mean `steps`?")
+    config = ConfigError("COGNITIONOS_HOME is not writable", hint="point it at a folder you own")
+    assert str(spec) == "a.yaml:3:1: unknown key `stpes`\n  hint: did you mean `steps`?"
+    assert str(config) == "COGNITIONOS_HOME is not writable\n  hint: point it at a folder you own"
+    assert str(SpecError("no hint", file="a.yaml")) == "a.yaml: no hint"

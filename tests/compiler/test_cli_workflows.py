@@ -86,6 +86,36 @@ def test_lint_reports_positions_and_exits_1(write_spec: Writer, db: Database) ->
     assert {(r["id"], r["version"]) for r in rows} == {("echo", "1.0.0")}
 
 
+def test_lint_syntax_only_accepts_unknown_names_and_registers_nothing(write_spec: Writer, db: Database) -> None:
+    write_spec("later", """
+        id: later
+        version: 1.0.0
+        steps:
+          - id: a
+            agent: not_written_yet
+            input: {content: x}
+          - id: b
+            tool: execute_python
+            depends_on: [ghost]
+            input: {code: "print(1)"}
+    """)
+    code, _, err = cognos("lint")
+    assert code == 1 and "not_written_yet" in err
+    code, _, err = cognos("lint", "--syntax-only")
+    assert code == 1 and "not_written_yet" not in err and "ghost" in err  # structure is still checked
+    write_spec("later", """
+        id: later
+        version: 1.0.0
+        steps:
+          - id: a
+            agent: not_written_yet
+            input: {content: x}
+    """)
+    code, out, _ = cognos("lint", "--syntax-only")
+    assert code == 0 and "1 spec(s) valid" in out
+    assert db.fetch_all("SELECT id FROM workflows") == []
+
+
 def test_lint_refuses_changed_content_under_a_registered_version(write_spec: Writer) -> None:
     path = write_spec("echo", ECHO)
     assert cognos("lint")[0] == 0

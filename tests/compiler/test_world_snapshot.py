@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -81,3 +83,31 @@ def test_workflow_assets_checks_and_lineage(shipped_defs: dg.Definitions) -> Non
                                                                       "research_digest/digest")} == {"research"}
     assert repo.get_job("research_notes").tags["cognitionos/workflow_id"] == "research_notes"
     assert repo.get_sensor_def("workflow_assets_automation").default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1)
+                if line.split("#")[0].strip() == text)
+
+
+def test_jobs_and_assets_link_to_their_yaml(shipped_defs: dg.Definitions) -> None:
+    """`dagster/code_references` points the UI at the spec file and line of the job, each step and each asset."""
+    repo = shipped_defs.get_repository_def()
+    deploy_file = PROJECT_ROOT / "workflow_specs" / "deploy_web_app.yaml"
+    for name in ("deploy_web_app", "deploy_web_app__v1_2_0"):
+        refs = repo.get_job(name).metadata["dagster/code_references"]
+        assert isinstance(refs, dg.CodeReferencesMetadataValue)
+        by_label = {r.label: r for r in refs.code_references}
+        assert isinstance(by_label["plan"], dg.LocalFileCodeReference)
+        assert {r.file_path for r in refs.code_references} == {str(deploy_file)}  # type: ignore[union-attr]
+        assert by_label["deploy_web_app@1.2.0"].line_number == _line_of(deploy_file, "id: deploy_web_app")
+        assert all(isinstance(r, dg.LocalFileCodeReference) for r in refs.code_references)
+        assert by_label["plan"].line_number == _line_of(deploy_file, "- id: plan")  # type: ignore[union-attr]
+        assert by_label["review"].line_number == _line_of(deploy_file, "- id: review")  # type: ignore[union-attr]
+        lines = [r.line_number for r in refs.code_references]  # type: ignore[union-attr]
+        assert lines == sorted(lines) and len(lines) == 1 + 6  # the spec, then its 6 steps in file order
+
+    digest_file = PROJECT_ROOT / "workflow_specs" / "research_digest.yaml"
+    spec = repo.asset_graph.get(dg.AssetKey(["research_digest", "digest"]))
+    [asset_ref] = spec.metadata["dagster/code_references"].code_references
+    assert (asset_ref.file_path, asset_ref.line_number) == (str(digest_file), _line_of(digest_file, "digest:"))

@@ -43,6 +43,8 @@ FAKE = {
         "from cognitionos_dagster.memory import store\nfrom cognitionos_dagster import db\n"
     ),
     "cognitionos_dagster/defs/__init__.py": "import dagster\nfrom cognitionos_dagster.compiler import build\n",
+    "cognitionos_dagster/defs/dagster_private.py": "from dagster._core.launcher import WorkerStatus\n",
+    "cognitionos_dagster/compiler/graphs.py": "import dagster\nfrom dagster._core.definitions import NodeDefinition\n",
     "cognitionos_dagster/cli/__init__.py": "from cognitionos_dagster import defs, db, archcheck\n",
     "cognitionos_dagster/lifecycle/__init__.py": "",
     "cognitionos_dagster/quality/gates.py": "import resources.policies\n",
@@ -80,6 +82,8 @@ def test_every_kind_of_violation_is_found(tmp_path: Path) -> None:
             "(add it to archcheck.LAYERS)",
             "cognitionos_dagster/quality/gates.py:1: quality imports resources (resources.policies)",
             "resources/prompts/__init__.py:1: resources/ holds data only (__init__.py); remove it",
+            "cognitionos_dagster/compiler/graphs.py:2: dagster._core.definitions is private to Dagster; use "
+            "`dagster` or take it from cognitionos_dagster.defs.dagster_private",
         ]
     )
 
@@ -104,7 +108,7 @@ def test_cli_prints_violations_and_exits_1(tmp_path: Path) -> None:
     payload = json.loads(result.stdout)
     assert payload["ok"] is False
     assert {v["rule"] for v in payload["violations"]} == {
-        "layer", "no-dagster", "unknown-layer", "data-only", "data-only-import"
+        "layer", "no-dagster", "unknown-layer", "data-only", "data-only-import", "dagster-private"
     }
 
 

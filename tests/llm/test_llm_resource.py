@@ -7,7 +7,7 @@ import json
 import dagster as dg
 from support.model_fixtures import SECRET
 
-from cognitionos_dagster.agents.runtime import AgentRequest
+from cognitionos_dagster.agents.runtime import AgentRequest, AgentResult
 from cognitionos_dagster.integrations.llm import LLMResource
 
 
@@ -28,6 +28,23 @@ def test_resource_reads_the_key_from_the_environment_at_launch(openai_server, mo
     request = openai_server.chat_requests()[0]
     assert request.headers["authorization"] == f"Bearer {SECRET}" and request.json["model"] == "gpt-4o"
     assert SECRET not in repr(resource) and SECRET not in str(seen["client"])
+
+
+def test_an_asset_runs_a_role_through_the_resource(openai_server) -> None:
+    """`agent_runtime` is how a hand-written asset runs a role with the resource's endpoint and retries."""
+    seen: dict[str, object] = {}
+
+    @dg.asset
+    def summary(llm: LLMResource) -> None:
+        seen["result"] = llm.agent_runtime().run(AgentRequest(role="summarizer", input={"content": "text"},
+                                                              model="gpt-4o"))
+
+    resource = LLMResource(base_url=openai_server.base_url, api_key=SECRET, model="gpt-4o-mini", max_retries=0)
+    assert dg.materialize([summary], resources={"llm": resource}).success
+    result = seen["result"]
+    assert isinstance(result, AgentResult) and not result.offline
+    assert result.output["summary"].startswith("[test-server]")
+    assert [r.json["model"] for r in openai_server.chat_requests()] == ["gpt-4o"]
 
 
 def test_nothing_configured_means_offline(monkeypatch) -> None:

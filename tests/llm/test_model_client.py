@@ -136,3 +136,41 @@ def test_a_back_off_longer_than_the_step_budget_is_not_waited(openai_server, mak
     with within(2.0), pytest.raises(ModelTimeout, match=r"less than the 10\.0 s back-off"):
         make_client(openai_server).complete_structured(chat_request(), models=["gpt-4o-mini", "gpt-4o"])
     assert sleeps == [] and len(openai_server.chat_requests()) == 1
+
+
+def test_a_429_gives_a_structured_error_with_retry_after(openai_server, make_client, chat_request, sleeps) -> None:
+    openai_server.enqueue(error_reply(429, "rate limited", headers={"Retry-After": "7"}))
+    with pytest.raises(ModelError) as info:
+        make_client(openai_server, max_retries=0).complete_structured(chat_request())
+    error = info.value
+    assert (error.status_code, error.model_name, error.retry_after) == (429, "gpt-4o-mini", 7.0)
+    assert error.provider == openai_server.base_url.split("/")[2]  # a self-hosted server: its host
+    assert error.body is not None and "rate limited" in error.body
+    assert not error.permanent and [f.status_code for f in error.failures] == [429]
+
+
+def test_a_500_body_is_kept_without_secrets(openai_server, make_client, chat_request, caplog) -> None:
+    other_key = "sk-proj-Zx81LeakedKey0000aaaa"
+    token = "eyJhbGciOiJIUzI1NiJ9.leaked.token"
+    message = f"upstream echoed Authorization: Bearer {token}, api_key={SECRET} and {other_key}"
+    openai_server.enqueue(error_reply(500, message))
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(ModelError) as info:
+        make_client(openai_server, max_retries=0).complete_structured(chat_request())
+    error = info.value
+    assert error.status_code == 500 and error.body is not None and "upstream echoed" in error.body
+    for text in (error.body, str(error), caplog.text, str(error.fields())):
+        for secret in (SECRET, other_key, token):
+            assert secret not in text
+    assert "Bearer ***" in error.body
+
+
+def test_model_not_found_everywhere_is_permanent(openai_server, make_client, chat_request) -> None:
+    openai_server.enqueue(error_reply(404, "no a"), error_reply(500, "b down"))
+    with pytest.raises(ModelError) as info:
+        make_client(openai_server, max_retries=0).complete_structured(chat_request(), models=["a", "b"])
+    assert not info.value.permanent  # b may come back
+    openai_server.enqueue(error_reply(404, "no a"), error_reply(404, "no b"))
+    with pytest.raises(ModelError) as info:
+        make_client(openai_server, max_retries=0).complete_structured(chat_request(), models=["a", "b"])
+    assert info.value.permanent and [f.model_name for f in info.value.failures] == ["a", "b"]

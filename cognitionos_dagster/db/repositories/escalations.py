@@ -38,11 +38,6 @@ class EscalationRepository:
     def for_run(self, run_id: str) -> list[dict[str, Any]]:
         return self.db.fetch_all("SELECT * FROM escalations WHERE run_id = %s ORDER BY created_at", (run_id,))
 
-    def list_open(self, limit: int = 100) -> list[dict[str, Any]]:
-        return self.db.fetch_all(
-            "SELECT * FROM escalations WHERE status = 'open' ORDER BY created_at DESC LIMIT %s", (limit,)
-        )
-
     def list(self, *, open_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:
         where = "WHERE status = 'open'" if open_only else ""
         return self.db.fetch_all(f"SELECT * FROM escalations {where} ORDER BY created_at DESC LIMIT %s", (limit,))

@@ -26,7 +26,7 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 @cache
 def _tls_context() -> ssl.SSLContext:
-    """Loading the CA bundle costs ~80 ms; do it once per process, not once per call."""
+    """Loading the CA bundle costs more than a local request; do it once per process, not once per call."""
     return ssl.create_default_context(cafile=certifi.where())
 
 

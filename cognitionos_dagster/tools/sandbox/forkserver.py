@@ -1,10 +1,11 @@
 """A warm interpreter that forks one sandboxed child per run; a worker process starts it once.
 
-Why: a child that was a fresh interpreter spent ~22 ms of CPU before the user's first line
-(the interpreter's start, importing ctypes), and a worker that forked itself to start one spent
-~8 ms more. Forked from this small, single-threaded process, which has done all that once, a
-child only isolates itself (`isolation.isolate`) and runs the code (`isolation.run_script`):
-~4 ms of CPU for `print(1)`. A `foreach` of sandboxed items spends its CPU on the items.
+Why: a child that was a fresh interpreter spent most of its CPU before the user's first line
+(the interpreter's start, importing ctypes), and a worker that forked itself to start one paid
+more on top. Forked from this small, single-threaded process, which has done all that once, a
+child only isolates itself (`isolation.isolate`) and runs the code (`isolation.run_script`), so
+a `foreach` of sandboxed items spends its CPU on the items (figures in docs/benchmarks.md,
+"Measurements behind the code").
 
 Protocol, on a SOCK_SEQPACKET socket (one message per datagram, descriptors as SCM_RIGHTS):
   worker -> server: spawn, request id, plan, working directory, script, then the environment as

@@ -2,7 +2,7 @@
 
 The child is forked from the fork server (`forkserver.py`), never from the worker: forking a
 run worker (for a `preexec_fn`) ran Python in a copy of a process with a thread per `foreach`
-item, which Python's documentation warns can deadlock, and cost the worker ~8 ms per run.
+item, which Python's documentation warns can deadlock, and cost the worker CPU on every run.
 
 Order matters: the network namespace needs root's CAP_SYS_ADMIN, so it comes before the uid
 drop; no_new_privs before Landlock and seccomp; the address-space limit last. Nothing of the
