@@ -13,19 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cognitionos_dagster.agents.schema_models import SchemaModelError, import_model, model_from_json_schema
 from cognitionos_dagster.agents.schemas import BUILTIN_SCHEMAS
+from cognitionos_dagster.dsl.models import ReassignSpec
 from cognitionos_dagster.errors import ConfigError
 from cognitionos_dagster.llm.yaml_source import YamlSource, load_yaml_source
 
 StrategyName = Literal["retry", "skip", "reassign", "escalate", "fail"]
 DEFAULT_MODEL = "default"  # "the configured model": COGNITIONOS_LLM_MODEL
 HINT = "see docs/agents.md#agent-definitions"
-
-
-class ReassignTarget(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    agent: str | None = None
-    model: str | None = None
 
 
 class AgentFile(BaseModel):
@@ -40,7 +34,7 @@ class AgentFile(BaseModel):
     temperature: float = Field(default=0.2, ge=0, le=2)
     allowed_tools: list[str] = []
     failure_strategy: StrategyName = "retry"
-    reassign_to: ReassignTarget | None = None
+    reassign_to: ReassignSpec | None = None
     max_retries: int = Field(default=3, ge=0, le=20)
     retry_delay_seconds: float = Field(default=2.0, ge=0, le=3600)
     confidence_threshold: float = Field(default=0.7, ge=0, le=1)

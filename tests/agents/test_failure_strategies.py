@@ -6,7 +6,6 @@ import random
 
 import pytest
 
-from cognitionos_dagster.agents.catalog import ReassignTarget
 from cognitionos_dagster.agents.strategies import (
     FailureContext,
     ReassignStrategy,
@@ -15,6 +14,7 @@ from cognitionos_dagster.agents.strategies import (
     strategy_for,
 )
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
+from cognitionos_dagster.dsl.models import ReassignSpec
 from cognitionos_dagster.errors import AgentError, ConfigError, GateFailed, ModelError, PermissionDenied
 
 
@@ -58,14 +58,14 @@ def test_model_nondeterminism_is_retried(error: BaseException) -> None:
 
 
 def test_reassign_once_then_fail() -> None:
-    target = ReassignTarget(agent="summarizer", model="fallback")
+    target = ReassignSpec(agent="summarizer", model="fallback")
     first = strategy_for("reassign").decide(ctx(reassign_to=target))
     assert first.action == "reassign" and first.reassign_to == target
     assert strategy_for("reassign").decide(ctx(2, reassign_to=target, reassigned=True)).action == "fail"
     assert strategy_for("reassign").decide(ctx()).action == "fail"  # nowhere to go
     configured = strategy_for("reassign", reassign_to={"model": "gpt-4o"})
     assert isinstance(configured, ReassignStrategy)
-    assert configured.decide(ctx()).reassign_to == ReassignTarget(model="gpt-4o")
+    assert configured.decide(ctx()).reassign_to == ReassignSpec(model="gpt-4o")
 
 
 def test_skip_escalate_fail_and_unknown_names() -> None:
