@@ -88,6 +88,8 @@ def _grounded(db: Database) -> bool:
 
 def _query(db: Database) -> sql.Composed:
     """The aggregate SELECT; hallucination comes from the gate results once they carry a grounding verdict."""
+    hallucination: sql.Composable
+    join: sql.Composable
     if _grounded(db):
         hallucination = sql.SQL("avg(g.flag::int)::float8")
         join = sql.SQL(
