@@ -176,7 +176,7 @@ def watch(instance: dg.DagsterInstance, job_name: str, step_ids: list[str], work
             worker.join(POLL_SECONDS)
     if "error" in result:
         raise result["error"]
-    return result["value"]  # type: ignore[no-any-return]
+    return result["value"]
 
 
 def _find_run(instance: dg.DagsterInstance, job_name: str, since: float) -> str | None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat.completion_create_params import ResponseFormat
 
 from cognitionos_dagster.errors import ModelTimeout
 from cognitionos_dagster.llm.deadline import remaining
-from cognitionos_dagster.llm.types import ChatRequest, Completion, OutputMode
+from cognitionos_dagster.llm.types import ChatRequest, Completion, OutputMode, Role
 
 _json_mode_only: set[tuple[str, str]] = set()
 _lock = threading.Lock()
@@ -64,26 +65,26 @@ class OpenAIChat:
         return self._call(request, model, "json_object")
 
     def _call(self, request: ChatRequest, model: str, mode: OutputMode) -> Completion:
-        messages: list[dict[str, Any]] = [m.model_dump() for m in request.messages]
+        messages = [_message(m.role, m.content) for m in request.messages]
+        response_format: ResponseFormat
         if mode == "json_schema":
-            response_format: dict[str, Any] = {
+            response_format = {
                 "type": "json_schema",
                 "json_schema": {"name": request.schema_name, "schema": request.json_schema, "strict": False},
             }
         else:
             response_format = {"type": "json_object"}
-            messages.insert(0, {"role": "system", "content": _schema_instruction(request)})
-        kwargs: dict[str, Any] = {"temperature": request.temperature}
-        if request.max_tokens is not None:
-            kwargs["max_tokens"] = request.max_tokens
+            messages.insert(0, _message("system", _schema_instruction(request)))
+        timeout: float | openai.NotGiven = openai.NOT_GIVEN
         left = remaining()
         if left is not None:  # the step's budget caps the client's own timeout (the lower one wins)
             if left <= 0:
                 raise ModelTimeout(f"no time left in the step's budget to ask {model}")
-            kwargs["timeout"] = min(left, self.timeout) if self.timeout else left
+            timeout = min(left, self.timeout) if self.timeout else left
         started = time.perf_counter()
         response = self.client.chat.completions.create(
-            model=model, messages=messages, response_format=response_format, **kwargs  # type: ignore[arg-type]
+            model=model, messages=messages, response_format=response_format, temperature=request.temperature,
+            max_tokens=openai.omit if request.max_tokens is None else request.max_tokens, timeout=timeout,
         )
         latency_ms = (time.perf_counter() - started) * 1000
         choice = response.choices[0] if response.choices else None
@@ -93,6 +94,15 @@ class OpenAIChat:
             text=text, model=model, mode=mode, latency_ms=latency_ms,
             input_tokens=usage.prompt_tokens if usage else 0, output_tokens=usage.completion_tokens if usage else 0,
         )
+
+
+def _message(role: Role, content: str) -> ChatCompletionMessageParam:
+    """The client's typed message for each role (one TypedDict per role)."""
+    if role == "system":
+        return {"role": "system", "content": content}
+    if role == "user":
+        return {"role": "user", "content": content}
+    return {"role": "assistant", "content": content}
 
 
 def _schema_instruction(request: ChatRequest) -> str:

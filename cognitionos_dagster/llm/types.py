@@ -9,10 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 OutputMode = Literal["json_schema", "json_object", "offline", "replay"]
 
 
+Role = Literal["system", "user", "assistant"]
+
+
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    role: Literal["system", "user", "assistant"]
+    role: Role
     content: str
 
 
