@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -27,8 +27,16 @@ from cognitionos_dagster.db.repositories.calls import CallRecordRepository
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.db.repositories.executions import ExecutionRepository, StepRecord
 from cognitionos_dagster.integrations.database import DatabaseResource
-from cognitionos_dagster.settings import load_settings
+from cognitionos_dagster.settings import Settings, load_settings
 from cognitionos_dagster.tracing.spans import ensure_tracing
+
+if TYPE_CHECKING:  # imported where used: a code location that runs no workflow step never loads them
+    from cognitionos_dagster.db.connection import Database
+    from cognitionos_dagster.db.repositories.workflow_assets import WorkflowAssetRepository
+    from cognitionos_dagster.dsl.models import WorkflowSpec
+    from cognitionos_dagster.memory.store import MemoryStore
+
+SERVICES = "cognitionos"  # the key compiled ops require the resource under
 
 
 class WorkflowServicesResource(dg.ConfigurableResource):
@@ -42,7 +50,7 @@ class WorkflowServicesResource(dg.ConfigurableResource):
     record_executions: bool = True
 
     _services: StepServices | None = PrivateAttr(default=None)
-    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def step_services(self) -> StepServices:
         with self._lock:
@@ -79,7 +87,7 @@ class WorkflowServicesResource(dg.ConfigurableResource):
                 # whoever launched it, this process runs it: what run monitoring and replay check
                 context.instance.add_run_tags(run.run_id, owner_tags())
 
-    def asset_store(self) -> Any:
+    def asset_store(self) -> WorkflowAssetRepository:
         from cognitionos_dagster.db.repositories.workflow_assets import WorkflowAssetRepository
 
         return WorkflowAssetRepository(self.db.database())
@@ -97,20 +105,23 @@ class WorkflowServicesResource(dg.ConfigurableResource):
                          metadata={"asset": key, "run_id": run_id, "source": "workflow_asset"})
 
     # ------------------------------------------------------------------ execution rows
-    def start_execution(self, context: dg.OpExecutionContext, spec: Any, inputs: dict[str, Any]) -> None:
+    def start_execution(self, context: dg.OpExecutionContext, spec: WorkflowSpec, inputs: dict[str, Any]) -> None:
         """The `_inputs` op records the validated inputs (defaults applied) over the launch config."""
         self._open(context.run, inputs, spec)
 
-    def _open(self, run: dg.DagsterRun, inputs: dict[str, Any], spec: Any = None) -> None:
+    def _open(self, run: dg.DagsterRun, inputs: dict[str, Any], spec: WorkflowSpec | None = None) -> None:
         """`spec` names the workflow when the run's tags do not (`dagster asset materialize`)."""
         executions = self.step_services().executions
         if executions is None:
             return
         tags = run.tags
+        named = {TAG_WORKFLOW_ID: spec.id, TAG_WORKFLOW_VERSION: spec.version, TAG_SPEC_SHA256: spec.sha256} \
+            if spec is not None else {}
         executions.start(
-            run.run_id, workflow_id=tags.get(TAG_WORKFLOW_ID) or spec.id,
-            workflow_version=tags.get(TAG_WORKFLOW_VERSION) or spec.version,
-            spec_sha256=tags.get(TAG_SPEC_SHA256) or spec.sha256, inputs=inputs, parent_run_id=run.parent_run_id,
+            run.run_id, workflow_id=tags.get(TAG_WORKFLOW_ID) or named[TAG_WORKFLOW_ID],
+            workflow_version=tags.get(TAG_WORKFLOW_VERSION) or named[TAG_WORKFLOW_VERSION],
+            spec_sha256=tags.get(TAG_SPEC_SHA256) or named[TAG_SPEC_SHA256], inputs=inputs,
+            parent_run_id=run.parent_run_id,
             root_run_id=run.root_run_id, deterministic_replay=TAG_REPLAY_OF in run.tags,
         )
 
@@ -130,7 +141,15 @@ class WorkflowServicesResource(dg.ConfigurableResource):
             executions.record_step(rec)
 
 
-def _memory_store(database: Any, settings: Any) -> Any:
+def services_of(context: dg.OpExecutionContext) -> WorkflowServicesResource:
+    """The ops' resource, typed: Dagster hands resources out by key, untyped."""
+    resource = getattr(context.resources, SERVICES)
+    if not isinstance(resource, WorkflowServicesResource):
+        raise TypeError(f"resource {SERVICES!r} is a {type(resource).__name__}, not a WorkflowServicesResource")
+    return resource
+
+
+def _memory_store(database: Database, settings: Settings) -> MemoryStore:
     """The pgvector store agents (memory context) and the memory tools use."""
     from cognitionos_dagster.llm.local_embedding import LocalEmbedder
     from cognitionos_dagster.memory.store import MemoryStore

@@ -15,7 +15,7 @@ from cognitionos_dagster.compiler.assets import HANDOFF_TAG
 from cognitionos_dagster.compiler.catalog import build_catalog
 from cognitionos_dagster.compiler.jobs import compile_workflows, make_resolver
 from cognitionos_dagster.compiler.names import TAG_WORKFLOW_ID
-from cognitionos_dagster.compiler.resource import WorkflowServicesResource
+from cognitionos_dagster.compiler.resource import SERVICES, WorkflowServicesResource
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.db.repositories.executions import ExecutionRepository
 from cognitionos_dagster.dsl.loader import load_specs
@@ -180,7 +180,7 @@ def workflow_definitions(settings: Settings, *, specs: Sequence[WorkflowSpec] | 
         schedules=compiled.schedules,
         assets=[_specs_asset(loaded), *compiled.assets],
         sensors=sensors,
-        resources={"cognitionos": WorkflowServicesResource(db=DatabaseResource()), "notifier": EscalationNotifier(),
+        resources={SERVICES: WorkflowServicesResource(db=DatabaseResource()), "notifier": EscalationNotifier(),
                    IO_MANAGER_KEY: WorkflowAssetIOManager(db=DatabaseResource())},
     )
 
@@ -191,7 +191,7 @@ def workflow_definitions(settings: Settings, *, specs: Sequence[WorkflowSpec] | 
 def memory_handoffs(defs: dg.Definitions) -> list[dg.AssetKey]:
     """Workflow assets with a `memory:` hand-off (tagged by the compiler), for the `memories` asset's lineage."""
     return sorted((spec.key for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)
-                   for spec in a.specs if HANDOFF_TAG in spec.tags), key=lambda k: k.path)
+                   for spec in a.specs if HANDOFF_TAG in spec.tags), key=lambda k: tuple(k.path))
 
 
 def _blocking_policies(settings: Settings, specs: Sequence[WorkflowSpec]) -> frozenset[str]:
