@@ -119,12 +119,12 @@ def _definition(path: Path, prompts_dir: Path) -> AgentDefinition:
             raise source.error(f"{spec.role} is a built-in role with fixed schemas; remove {key}", (key,), hint=HINT)
         input_model, output_model = BUILTIN_SCHEMAS[spec.role]
     else:
-        for key in ("input_schema", "output_schema"):
-            if getattr(spec, key) is None:
-                raise source.error(f"custom role {spec.role!r} must declare {key} (JSON Schema or import path)",
-                                   hint=HINT)
-        input_model = _schema_model(source, spec.input_schema, "input_schema", spec.role)  # type: ignore[arg-type]
-        output_model = _schema_model(source, spec.output_schema, "output_schema", spec.role)  # type: ignore[arg-type]
+        if spec.input_schema is None or spec.output_schema is None:
+            key = "input_schema" if spec.input_schema is None else "output_schema"
+            raise source.error(f"custom role {spec.role!r} must declare {key} (JSON Schema or import path)",
+                               hint=HINT)
+        input_model = _schema_model(source, spec.input_schema, "input_schema", spec.role)
+        output_model = _schema_model(source, spec.output_schema, "output_schema", spec.role)
     wanted = "v*.md" if spec.prompt_version == "latest" else f"{spec.prompt_version}.md"
     if not any((prompts_dir / spec.role).glob(wanted)):
         raise source.error(f"no prompt {spec.role}/{spec.prompt_version}.md in {prompts_dir}", ("prompt_version",),

@@ -7,7 +7,7 @@ runs the AgentExecutor pipeline.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from cognitionos_dagster.agents.catalog import DEFAULT_MODEL, AgentCatalog, AgentDefinition, load_agent_catalog
 from cognitionos_dagster.agents.executor import AgentExecutor
@@ -57,7 +57,7 @@ class AgentRuntime:
             primary = override
         return list(dict.fromkeys([primary, *fallbacks]))
 
-    def validate_input(self, definition: AgentDefinition, data: dict[str, object]) -> object:
+    def validate_input(self, definition: AgentDefinition, data: dict[str, object]) -> BaseModel:
         try:
             agent_input = definition.input_model.model_validate(coerce_text_fields(definition.input_model, data))
         except ValidationError as exc:
@@ -77,7 +77,7 @@ class AgentRuntime:
         definition = self.catalog.get(request.role)
         agent_input = self.validate_input(definition, request.input)
         models = self.models_for(definition, request.model)
-        return self.executor.execute(definition, request, agent_input, models)  # type: ignore[arg-type]
+        return self.executor.execute(definition, request, agent_input, models)
 
     def _review(self, request: AgentRequest) -> AgentResult:
         return self.run(request)
