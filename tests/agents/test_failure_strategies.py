@@ -20,7 +20,7 @@ from cognitionos_dagster.errors import AgentError, ConfigError, GateFailed, Mode
 
 def ctx(attempt: int = 1, max_attempts: int = 3, error: BaseException | None = None, **kw: object) -> FailureContext:
     return FailureContext(step_id="s", attempt=attempt, max_attempts=max_attempts,
-                          error=error or ModelError("down"), **kw)  # type: ignore[arg-type]
+                          error=error or ModelError("down"), **kw)
 
 
 def test_backoff_kinds_without_jitter() -> None:
