@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    - install, start the embedded PostgreSQL and the Dagster UI (http://127.0.0.1:3000)"
 	@echo "make test   - install and run the whole test suite"
-	@echo "make lint   - ruff and the architecture check"
+	@echo "make lint   - ruff, the architecture check and mypy"
 	@echo "make bench  - run the benchmarks in bench/"
 
 $(BIN)/python:
@@ -30,14 +30,16 @@ run: install
 test: install
 	$(BIN)/ruff check cognitionos_dagster tests bench
 	$(BIN)/cognos arch
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check cognitionos_dagster tests bench
 	$(BIN)/cognos arch
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

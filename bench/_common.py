@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, redirect_stderr
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,7 +195,7 @@ class Verdicts:
         return all(ok for _, ok, _ in self.rows)
 
 
-def table(title: str, header: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
+def table(title: str, header: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> None:
     """A plain fixed-width table: first column left-aligned, the figures right-aligned."""
     cells = [tuple(str(c) for c in header)] + [tuple(_cell(c) for c in row) for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]

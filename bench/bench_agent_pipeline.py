@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the shared local server lives with the tests
 
 import openai  # noqa: E402
+from openai.types.chat import ChatCompletionMessageParam  # noqa: E402
+from openai.types.chat.completion_create_params import ResponseFormat  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 from support.openai_server import OpenAIServer  # noqa: E402
 
@@ -68,12 +70,13 @@ def main() -> None:
         runtime = AgentRuntime(settings, client=client)
         offline = AgentRuntime(settings, client=ModelClient(default_model=settings.llm_model))
         request = AgentRequest(role="planner", input=INPUT, run_id="bench", step_id="plan")
-        messages = [{"role": "system", "content": "x" * 1500}, {"role": "user", "content": str(INPUT)}]
-        response_format = {"type": "json_schema", "json_schema": {"name": "PlannerAgentOutput", "schema": schema}}
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": "x" * 1500}, {"role": "user", "content": str(INPUT)}]
+        response_format: ResponseFormat = {
+            "type": "json_schema", "json_schema": {"name": "PlannerAgentOutput", "schema": schema}}
 
         def bare_call() -> None:
-            bare.chat.completions.create(model=settings.llm_model, messages=messages,  # type: ignore[arg-type]
-                                         response_format=response_format)  # type: ignore[arg-type]
+            bare.chat.completions.create(model=settings.llm_model, messages=messages, response_format=response_format)
 
         for _ in range(5):  # warm up connections, caches, imports
             bare_call()

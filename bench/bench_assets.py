@@ -8,6 +8,7 @@ Target (ratio in one run, see docs/benchmarks.md): a workflow of 10 `echo` steps
 
 import argparse
 import os
+from collections.abc import Callable
 
 import dagster as dg
 
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         defs = definitions()
         jobs = {name: defs.resolve_job_def(name) for name in ("with_assets", "plain")}
 
-        def runner(job: dg.JobDefinition):  # type: ignore[no-untyped-def]
+        def runner(job: dg.JobDefinition) -> Callable[[], None]:
             def run() -> None:
                 with quiet():
                     assert job.execute_in_process(instance=instance, raise_on_error=True).success

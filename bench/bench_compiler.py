@@ -145,7 +145,8 @@ def hand_chain_job(shape: list[Node], name: str) -> dg.JobDefinition:
     deps: dict[Any, Any] = {}
     for alias, _, ins, _ in shape:
         names = [i for i, _ in ins]
-        upstream = ([n for n in names if n != "_inputs"] or names or [None])[-1]
+        candidates = [n for n in names if n != "_inputs"] or names
+        upstream = candidates[-1] if candidates else None
         ops.append(dg.OpDefinition(compute_fn=make(upstream), name=f"{name}__{alias}",
                                    ins={i: dg.In() for i in names}, outs={"result": dg.Out()}))
         deps[dg.NodeInvocation(ops[-1].name, alias=alias)] = {i: dg.DependencyDefinition(up) for i, up in ins}
@@ -217,12 +218,12 @@ def bench_compile(specs: list[WorkflowSpec], rounds: int, verdicts: Verdicts) ->
     hand_build: Callable[[], dg.Definitions] | None = None
     results: dict[str, list[tuple[Clock, Clock, int]]] = {"hand": [], "compiled": []}
     for _ in range(rounds):
-        *compiled, compiled_defs = _build_and_validate(lambda: compiled_definitions(specs))
-        results["compiled"].append(tuple(compiled))  # type: ignore[arg-type]
+        build, validate, count, compiled_defs = _build_and_validate(lambda: compiled_definitions(specs))
+        results["compiled"].append((build, validate, count))
         hand_build = hand_build or _hand_twin(compiled_defs)  # graphs read off the compiled jobs, untimed
         del compiled_defs
-        *hand, _ = _build_and_validate(hand_build)
-        results["hand"].append(tuple(hand))  # type: ignore[arg-type]
+        build, validate, count, _ = _build_and_validate(hand_build)
+        results["hand"].append((build, validate, count))
     best = {k: min(v, key=lambda r: r[0].cpu + r[1].cpu) for k, v in results.items()}
     hand_cpu = best["hand"][0].cpu + best["hand"][1].cpu
     rows = [(name, b.cpu, v.cpu, b.cpu + v.cpu, b.wall + v.wall, n, f"{(b.cpu + v.cpu) / hand_cpu:.2f}x")

@@ -309,10 +309,17 @@ _LAYOUTS = {
 }
 
 
+def _one(db: Database, sql: str, params: Any = None) -> dict[str, Any]:
+    row = db.fetch_one(sql, params)
+    if row is None:
+        raise LookupError(f"no row for {sql!r}")  # the seed data is missing: run the migrations
+    return row
+
+
 def _populate(db: Database, n: int, prefix: str, namespaces: int, layout: str) -> None:
     rng = np.random.default_rng(3)
-    user = db.fetch_one("INSERT INTO users (username) VALUES (%s) RETURNING id", (f"{prefix}owner",))["id"]
-    policy = db.fetch_one("SELECT id FROM memory_lifecycle_policies WHERE name = 'standard'")["id"]
+    user = _one(db, "INSERT INTO users (username) VALUES (%s) RETURNING id", (f"{prefix}owner",))["id"]
+    policy = _one(db, "SELECT id FROM memory_lifecycle_policies WHERE name = 'standard'")["id"]
     texts = corpus(16, rng)[0]
     vectors = LocalEmbedder(384).embed(texts)
     with db.connection() as conn:
@@ -339,7 +346,7 @@ def _populate(db: Database, n: int, prefix: str, namespaces: int, layout: str) -
 
 def row_by_row(db: Database, namespace: str, now: datetime) -> int:
     """The baseline: read every memory, decide in Python, one UPDATE/DELETE per changed memory."""
-    p = db.fetch_one("SELECT p.* FROM memory_namespaces n JOIN memory_lifecycle_policies p ON p.id = n.policy_id "
+    p = _one(db, "SELECT p.* FROM memory_namespaces n JOIN memory_lifecycle_policies p ON p.id = n.policy_id "
                      "WHERE n.name = %s", (namespace,))
     changed = 0
     with db.connection() as conn:

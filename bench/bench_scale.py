@@ -127,7 +127,8 @@ def _cpu_seconds(pids: list[int]) -> float:
 def _idle_cpu(specs: Path, home: Path, seconds: float) -> tuple[float, float]:
     """(seconds until the webserver shows the location, CPU seconds the stack used over `seconds` idle)."""
     from cognitionos_dagster.defs.instance_config import write_instance_config
-    from tests.support.stack import Stack
+    sys.path.insert(0, str(PROJECT_ROOT / "tests"))  # the stack the topology tests start lives with them
+    from support.stack import Stack
 
     with temp_database(migrated=True) as app, temp_database(migrated=False) as storage:
         write_instance_config(home / "dagster", storage)

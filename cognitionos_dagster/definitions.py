@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 
-@dg.definitions
+@dg.definitions  # type: ignore[arg-type]  # a run worker gets a RepositoryDefinition (per_job)
 def defs() -> dg.Definitions | dg.RepositoryDefinition:
     from cognitionos_dagster.defs.assembly import build_location
 

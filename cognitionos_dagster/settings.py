@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,6 +73,6 @@ class Settings(BaseSettings):
         return tuple(h.strip().lower() for h in self.http_allowlist.split(",") if h.strip())
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read the environment now; overrides win (tests and CLI flags use them)."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    return Settings(**overrides)

@@ -50,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop(name, None)  # the offline model provider; no real endpoints
     os.environ["COGNITIONOS_HOME"] = str(TEST_HOME)
     os.environ["COLUMNS"] = "200"  # rich reads it once: CLI tables render wide, not folded at 80 columns
-    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    socket.socket.connect = _loopback_only
     if not hasattr(config, "workerinput"):  # the xdist controller, or a plain run
         _start_server(config)
 
@@ -69,7 +69,7 @@ def _start_server(config: pytest.Config) -> None:
     was_running = embedded.status(TEST_HOME / "pg").running
     TEST_HOME.mkdir(parents=True, exist_ok=True)
     embedded.ensure_running(TEST_HOME / "pg")
-    config._cognitionos_started_pg = not was_running  # type: ignore[attr-defined]
+    config._cognitionos_started_pg = not was_running
 
 
 def server_url(database: str = "postgres") -> str:
@@ -157,7 +157,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def db(database_url: str):  # type: ignore[no-untyped-def]
+def db(database_url: str):
     from cognitionos_dagster.db.connection import Database
 
     return Database(database_url)
@@ -172,7 +172,7 @@ def dagster_storage_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def dagster_instance(dagster_storage_url: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def dagster_instance(dagster_storage_url: str, tmp_path_factory: pytest.TempPathFactory):
     """A real Dagster instance whose runs and events live in PostgreSQL (one per worker)."""
     import dagster as dg
 

@@ -13,19 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cognitionos_dagster.agents.schema_models import SchemaModelError, import_model, model_from_json_schema
 from cognitionos_dagster.agents.schemas import BUILTIN_SCHEMAS
+from cognitionos_dagster.dsl.models import ReassignSpec
 from cognitionos_dagster.errors import ConfigError
 from cognitionos_dagster.llm.yaml_source import YamlSource, load_yaml_source
 
 StrategyName = Literal["retry", "skip", "reassign", "escalate", "fail"]
 DEFAULT_MODEL = "default"  # "the configured model": COGNITIONOS_LLM_MODEL
 HINT = "see docs/agents.md#agent-definitions"
-
-
-class ReassignTarget(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    agent: str | None = None
-    model: str | None = None
 
 
 class AgentFile(BaseModel):
@@ -42,7 +36,7 @@ class AgentFile(BaseModel):
     max_tool_rounds: int = Field(default=5, ge=1, le=50)  # model answers with tool calls before giving up
     max_parallel_tools: int = Field(default=4, ge=1, le=32)  # calls of one answer running at once
     failure_strategy: StrategyName = "retry"
-    reassign_to: ReassignTarget | None = None
+    reassign_to: ReassignSpec | None = None
     max_retries: int = Field(default=3, ge=0, le=20)
     retry_delay_seconds: float = Field(default=2.0, ge=0, le=3600)
     confidence_threshold: float = Field(default=0.7, ge=0, le=1)
@@ -146,12 +140,12 @@ def _definition(path: Path, prompts_dir: Path) -> AgentDefinition:
             raise source.error(f"{spec.role} is a built-in role with fixed schemas; remove {key}", (key,), hint=HINT)
         input_model, output_model = BUILTIN_SCHEMAS[spec.role]
     else:
-        for key in ("input_schema", "output_schema"):
-            if getattr(spec, key) is None:
-                raise source.error(f"custom role {spec.role!r} must declare {key} (JSON Schema or import path)",
-                                   hint=HINT)
-        input_model = _schema_model(source, spec.input_schema, "input_schema", spec.role)  # type: ignore[arg-type]
-        output_model = _schema_model(source, spec.output_schema, "output_schema", spec.role)  # type: ignore[arg-type]
+        if spec.input_schema is None or spec.output_schema is None:
+            key = "input_schema" if spec.input_schema is None else "output_schema"
+            raise source.error(f"custom role {spec.role!r} must declare {key} (JSON Schema or import path)",
+                               hint=HINT)
+        input_model = _schema_model(source, spec.input_schema, "input_schema", spec.role)
+        output_model = _schema_model(source, spec.output_schema, "output_schema", spec.role)
     wanted = "v*.md" if spec.prompt_version == "latest" else f"{spec.prompt_version}.md"
     if not any((prompts_dir / spec.role).glob(wanted)):
         raise source.error(f"no prompt {spec.role}/{spec.prompt_version}.md in {prompts_dir}", ("prompt_version",),

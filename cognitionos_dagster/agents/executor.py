@@ -137,14 +137,14 @@ class AgentExecutor:
         request, k = call.request, call.definition.memory_k
         if self.memory is None or not request.memory_namespace or k == 0:
             return []
-        payload = {"namespace": request.memory_namespace, "user": request.user or "system",
-                   "query": _query_text(call.input.model_dump(exclude_unset=True)), "k": k}
+        user, query = request.user or "system", _query_text(call.input.model_dump(exclude_unset=True))
+        payload = {"namespace": request.memory_namespace, "user": user, "query": query, "k": k}
         ctx = call.call_context()
         if request.replay_run_id:
             recorded = self.client.log.lookup("tool", payload, ctx, "memory retrieval")
             hits = [MemoryHit.model_validate(h) for h in recorded.get("hits", [])]
         else:
-            hits = self.memory.retrieve(request.memory_namespace, payload["user"], payload["query"], k=k)
+            hits = self.memory.retrieve(request.memory_namespace, user, query, k=k)
         self.client.log.write("tool", "memory.retrieve", payload,
                               {"hits": [h.model_dump(mode="json") for h in hits]}, ctx)
         return hits

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from cognitionos_dagster.agents.catalog import DEFAULT_MODEL, AgentCatalog, AgentDefinition, load_agent_catalog
 from cognitionos_dagster.agents.executor import AgentExecutor
@@ -66,7 +66,7 @@ class AgentRuntime:
             primary = override
         return list(dict.fromkeys([primary, *fallbacks]))
 
-    def validate_input(self, definition: AgentDefinition, data: dict[str, object]) -> object:
+    def validate_input(self, definition: AgentDefinition, data: dict[str, object]) -> BaseModel:
         try:
             agent_input = definition.input_model.model_validate(coerce_text_fields(definition.input_model, data))
         except ValidationError as exc:
@@ -105,7 +105,7 @@ class AgentRuntime:
         definition = self.catalog.get(request.role)
         agent_input = self.validate_input(definition, request.input)
         models = self.models_for(definition, request.model)
-        return self.executor.execute(definition, request, agent_input, models)  # type: ignore[arg-type]
+        return self.executor.execute(definition, request, agent_input, models)
 
     def gate_output(self, role: str, output: dict[str, Any], policy_name: str,
                     agent_input: dict[str, Any] | None = None, *, context: list[str] | None = None) -> GateResult:
@@ -126,7 +126,7 @@ class AgentRuntime:
             agent_input = offline_answer(definition.input_model.model_json_schema(), {})
         given = self.validate_input(definition, agent_input)
         request = AgentRequest(role=role, input=agent_input or {}, step_id="gates", quality_gate=policy_name)
-        call = PipelineState(definition=definition, request=request, input=given,  # type: ignore[arg-type]
+        call = PipelineState(definition=definition, request=request, input=given,
                          models=self.models_for(definition), output=parsed, raise_if_blocked=False)
         call.messages = self.executor.build_prompt(call)
         call.context = [MemoryHit(id=str(i), content=c, score=1.0, namespace="cli") for i, c in

@@ -10,6 +10,7 @@ import importlib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.config import ExtraValues
 
 _SCALARS: dict[str, type] = {"string": str, "number": float, "integer": int, "boolean": bool}
 _CONSTRAINTS = {"minimum": "ge", "maximum": "le", "exclusiveMinimum": "gt", "exclusiveMaximum": "lt",
@@ -27,7 +28,7 @@ class SchemaModelError(ValueError):
         self.loc = loc
 
 
-def _annotation(schema: dict[str, Any], name: str, loc: tuple[Any, ...], extra: str) -> Any:
+def _annotation(schema: dict[str, Any], name: str, loc: tuple[Any, ...], extra: ExtraValues) -> Any:
     unknown = set(schema) - _KNOWN
     if unknown:
         raise SchemaModelError(f"unsupported JSON Schema keyword(s): {', '.join(sorted(unknown))}", loc)
@@ -37,7 +38,7 @@ def _annotation(schema: dict[str, Any], name: str, loc: tuple[Any, ...], extra: 
     if kind in _SCALARS:
         return _SCALARS[kind]
     if kind == "array":
-        return list[_annotation(schema.get("items", {"type": "string"}), name, (*loc, "items"), extra)]  # type: ignore[misc]
+        return list[_annotation(schema.get("items", {"type": "string"}), name, (*loc, "items"), extra)]  # type: ignore[misc]  # built at run time
     if kind == "object":
         if "properties" in schema:
             return model_from_json_schema(schema, f"{name}Item", extra=extra, loc=loc)
@@ -46,7 +47,7 @@ def _annotation(schema: dict[str, Any], name: str, loc: tuple[Any, ...], extra: 
                            (*loc, "type"))
 
 
-def model_from_json_schema(schema: dict[str, Any], name: str, *, extra: str = "forbid",
+def model_from_json_schema(schema: dict[str, Any], name: str, *, extra: ExtraValues = "forbid",
                            loc: tuple[Any, ...] = ()) -> type[BaseModel]:
     """An object schema -> a Pydantic model; unsupported keywords are refused, never ignored."""
     if not isinstance(schema, dict) or schema.get("type", "object") != "object" or "properties" not in schema:
@@ -70,7 +71,7 @@ def model_from_json_schema(schema: dict[str, Any], name: str, *, extra: str = "f
             default = sub.get("default")
             fields[key] = (annotation | None if default is None else annotation, Field(default=default, **kwargs))
     allow = schema.get("additionalProperties")
-    config = ConfigDict(extra="allow" if allow is True else extra)  # type: ignore[typeddict-item]
+    config = ConfigDict(extra="allow" if allow is True else extra)
     return create_model(name, __config__=config, **fields)
 
 

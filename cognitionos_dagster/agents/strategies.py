@@ -11,8 +11,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cognitionos_dagster.agents.catalog import ReassignTarget
 from cognitionos_dagster.agents.requests import AgentInputError
+from cognitionos_dagster.dsl.models import ReassignSpec
 from cognitionos_dagster.errors import ConfigError, ModelError, PermissionDenied, ReplayError, SpecError
 from cognitionos_dagster.llm.retry import BackoffKind, backoff_delay
 
@@ -41,14 +41,14 @@ class FailureContext:
     attempt: int  # 1-based: the attempt that just failed
     max_attempts: int
     error: BaseException
-    reassign_to: ReassignTarget | None = None
+    reassign_to: ReassignSpec | None = None
 
 
 @dataclass(frozen=True)
 class FailureDecision:
     action: Action
     delay_seconds: float = 0.0
-    reassign_to: ReassignTarget | None = None
+    reassign_to: ReassignSpec | None = None
     reason: str = ""
 
 
@@ -102,7 +102,7 @@ class ReassignStrategy(FailureStrategy):
 
     name = "reassign"
 
-    def __init__(self, *, reassign_to: ReassignTarget | None = None) -> None:
+    def __init__(self, *, reassign_to: ReassignSpec | None = None) -> None:
         self.reassign_to = reassign_to
 
     def decide(self, ctx: FailureContext) -> FailureDecision:
@@ -141,7 +141,7 @@ def strategy_for(name: str, **params: Any) -> FailureStrategy:
         raise ConfigError(f"unknown failure strategy {name!r} (known: {', '.join(_STRATEGIES)})",
                           hint="on_failure is one of retry, skip, reassign, escalate, fail") from None
     if isinstance(params.get("reassign_to"), dict):
-        params["reassign_to"] = ReassignTarget.model_validate(params["reassign_to"])
+        params["reassign_to"] = ReassignSpec.model_validate(params["reassign_to"])
     try:
         return cls(**params)
     except TypeError as exc:

@@ -22,5 +22,5 @@ def instance_config(
     if launcher not in LAUNCHERS:
         fail(f"unknown launcher {launcher!r}: use {', '.join(LAUNCHERS)}")
     url = server.resolve(load_settings()).dagster_url if launcher == "local" else ""
-    path = write_instance_config(output, url, launcher)  # type: ignore[arg-type]
+    path = write_instance_config(output, url, launcher)  # `in LAUNCHERS` narrowed it
     console.print(f"wrote {path}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -11,10 +12,13 @@ from cognitionos_dagster.cli.output import command, console, print_json
 from cognitionos_dagster.errors import CognitionOSError
 from cognitionos_dagster.settings import load_settings
 
+if TYPE_CHECKING:
+    from cognitionos_dagster.db.repositories.escalations import EscalationRepository
+
 app = typer.Typer(help="Escalations left by steps whose failure strategy is `escalate`.", no_args_is_help=True)
 
 
-def _repo():  # type: ignore[no-untyped-def]
+def _repo() -> EscalationRepository:
     from cognitionos_dagster.db import migrate
     from cognitionos_dagster.db.connection import Database
     from cognitionos_dagster.db.repositories.escalations import EscalationRepository

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import dagster as dg
 from rich.console import Console
@@ -23,6 +23,9 @@ from rich.live import Live
 from rich.table import Table
 
 from cognitionos_dagster.settings import Settings
+
+if TYPE_CHECKING:
+    from cognitionos_dagster.db.repositories.executions import StepRow
 
 T = TypeVar("T")
 POLL_SECONDS = 0.3
@@ -63,7 +66,7 @@ class RunProgress:
         base, _, rest = head.partition("[")
         return (base if base in self.steps else None), bool(rest)
 
-    def apply_records(self, rows: list[dict[str, Any]]) -> None:
+    def apply_records(self, rows: list[StepRow]) -> None:
         """Fold in the step records: a `foreach` records each item as `<step>[i]`, then itself."""
         done: dict[str, int] = {}
         for row in rows:
@@ -141,7 +144,7 @@ def dagster_logs_held(verbose: bool) -> Iterator[io.StringIO]:
 
 
 def watch(instance: dg.DagsterInstance, job_name: str, step_ids: list[str], work: Callable[[], T],
-          console: Console, records: Callable[[str], list[dict[str, Any]]] | None = None) -> T:
+          console: Console, records: Callable[[str], list[StepRow]] | None = None) -> T:
     """Run `work` (which starts one run of `job_name`) and show its steps as they go."""
     since = time.time() - 1
     result: dict[str, Any] = {}
@@ -182,7 +185,7 @@ def watch(instance: dg.DagsterInstance, job_name: str, step_ids: list[str], work
             worker.join(POLL_SECONDS)
     if "error" in result:
         raise result["error"]
-    return result["value"]  # type: ignore[no-any-return]
+    return result["value"]
 
 
 def _find_run(instance: dg.DagsterInstance, job_name: str, since: float) -> str | None:
@@ -191,7 +194,7 @@ def _find_run(instance: dg.DagsterInstance, job_name: str, since: float) -> str 
     return records[0].dagster_run.run_id if records else None
 
 
-def step_records(settings: Settings) -> Callable[[str], list[dict[str, Any]]]:
+def step_records(settings: Settings) -> Callable[[str], list[StepRow]]:
     """The run's step records (items of a `foreach` included) as the step runner writes them."""
     from cognitionos_dagster.db import server
     from cognitionos_dagster.db.connection import Database

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +25,7 @@ class NotReady(RuntimeError):
 
 @dataclass
 class Supervisor:
-    commands: dict[str, Sequence[str]]
+    commands: Mapping[str, Sequence[str]]
     env: dict[str, str]
     cwd: Path
     grace_seconds: float = 10.0
@@ -120,7 +120,7 @@ def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
 
 
 def run_supervised(
-    commands: dict[str, Sequence[str]], env: dict[str, str], cwd: Path, on_exit: Callable[[], None],
+    commands: Mapping[str, Sequence[str]], env: dict[str, str], cwd: Path, on_exit: Callable[[], None],
     ready: dict[str, Callable[[], bool]] | None = None,
 ) -> int:
     sup = Supervisor(commands, env, cwd, ready=ready or {})

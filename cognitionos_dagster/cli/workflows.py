@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from cognitionos_dagster.cli.output import command, console, err_console, fail, print_json
 from cognitionos_dagster.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from cognitionos_dagster.dsl.models import WorkflowSpec
+    from cognitionos_dagster.errors import SpecError
 
 SpecsOption = typer.Option(
     None, "--specs", help="Folder of workflow specs (default: COGNITIONOS_WORKFLOW_SPECS or ./workflow_specs)."
@@ -48,7 +54,7 @@ def lint(
         raise typer.Exit(1)
 
 
-def _register(settings: Settings, specs: list) -> list:  # type: ignore[type-arg]
+def _register(settings: Settings, specs: Sequence[WorkflowSpec]) -> list[SpecError]:
     from cognitionos_dagster.db import migrate
     from cognitionos_dagster.db.connection import Database
     from cognitionos_dagster.db.repositories.workflows import WorkflowRegistry

@@ -9,7 +9,7 @@ while the stored value stays, marked failed, for `from_asset` consumers to refus
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -26,12 +26,11 @@ from cognitionos_dagster.compiler.names import (
     RESULT,
     UPSTREAM_PREFIX,
 )
+from cognitionos_dagster.compiler.resource import SERVICES, WorkflowServicesResource, services_of
 from cognitionos_dagster.dsl.expressions import analyze, referenced_steps, render
 from cognitionos_dagster.dsl.models import AssetCheck, AssetSpec, WorkflowSpec
 from cognitionos_dagster.errors import CognitionOSError
 from cognitionos_dagster.integrations.workflow_assets import IO_MANAGER_KEY
-
-SERVICES = "cognitionos"
 
 
 def asset_key(spec: WorkflowSpec, name: str) -> dg.AssetKey:
@@ -74,8 +73,8 @@ def producing_step(spec: WorkflowSpec, asset: AssetSpec) -> str | None:
     """The step whose scores a quality-gate check uses: the last agent step (in run order) the value reads,
     else the last step it reads."""
     named = [s for s in spec.topological_order() if s in referenced_steps(asset.value)]
-    agents = [s for s in named if spec.step(s).kind == "agent"]
-    return (agents or named or [None])[-1]
+    candidates = [s for s in named if spec.step(s).kind == "agent"] or named
+    return candidates[-1] if candidates else None
 
 
 def assets_op(spec: WorkflowSpec, blocking_policies: frozenset[str]) -> dg.OpDefinition:
@@ -86,7 +85,7 @@ def assets_op(spec: WorkflowSpec, blocking_policies: frozenset[str]) -> dg.OpDef
     with_inputs = _reads_inputs(spec)
 
     def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[Any]:
-        services = getattr(context.resources, SERVICES)
+        services = services_of(context)
         scope = build_scope(context, spec, inputs)
         failed: list[str] = []
         for name, asset in spec.assets.items():
@@ -130,8 +129,9 @@ def assets_op(spec: WorkflowSpec, blocking_policies: frozenset[str]) -> dg.OpDef
     )
 
 
-def _checks(services: Any, spec: WorkflowSpec, name: str, asset: AssetSpec, value: Any, scope: dict[str, Any],
-            run_id: str, producer: str | None, blocking_policies: frozenset[str]) -> Iterator[Any]:
+def _checks(services: WorkflowServicesResource, spec: WorkflowSpec, name: str, asset: AssetSpec, value: Any,
+            scope: dict[str, Any], run_id: str, producer: str | None,
+            blocking_policies: frozenset[str]) -> Generator[Any, None, str | None]:
     """Yields each check's result; returns the name of the first failed blocking check (and marks the value)."""
     key = asset_key(spec, name)
     failed: CheckOutcome | None = None

@@ -29,7 +29,7 @@ def reference(position: Position, label: str) -> dg.LocalFileCodeReference:
 
 def references_metadata(references: Iterable[dg.LocalFileCodeReference]) -> dict[str, Any]:
     """The metadata entry Dagster reads code references from; empty for a spec with no file."""
-    found = list(references)
+    found: list[dg.LocalFileCodeReference | dg.UrlCodeReference] = list(references)
     if not found:
         return {}
     with _beta_accepted():

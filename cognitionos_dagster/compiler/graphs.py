@@ -9,6 +9,7 @@ two parents of one child) share the very same definitions.
 """
 
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 
 import dagster as dg
 
@@ -19,7 +20,7 @@ from cognitionos_dagster.dsl.models import StepSpec, WorkflowRef, WorkflowSpec
 
 Resolver = Callable[[WorkflowRef], WorkflowSpec]
 Node = dg.OpDefinition | dg.GraphDefinition  # what a graph is built of, in Dagster's public types
-Deps = dict[str | dg.NodeInvocation, dict[str, dg.DependencyDefinition]]
+Deps = dict[dg.NodeInvocation, dict[str, dg.DependencyDefinition]]
 
 
 class GraphBuilder:
@@ -50,7 +51,7 @@ class GraphBuilder:
             step = spec.step(step_id)
             wired = nested or step.kind == "workflow" or reads_inputs(step)
             node = self._cached((spec.job_name, f"{key}:{step_id}"),
-                                lambda s=step, w=wired: self._step_node(spec, s, prefix, w))
+                                partial(self._step_node, spec, step, prefix, wired))
             nodes.append(node)
             deps[dg.NodeInvocation(node.name, alias=step_id)] = _edges(step.needs, with_inputs=wired)
 

@@ -27,6 +27,7 @@ from cognitionos_dagster.compiler.names import (
     step_code_version,
 )
 from cognitionos_dagster.compiler.outcomes import StepFailed, StepOutcome
+from cognitionos_dagster.compiler.resource import SERVICES, WorkflowServicesResource, services_of
 from cognitionos_dagster.compiler.step_runner import StepInvocation, StepRunner
 from cognitionos_dagster.db.repositories.executions import StepRecord
 from cognitionos_dagster.dsl.expressions import render
@@ -34,7 +35,6 @@ from cognitionos_dagster.dsl.models import RetrySpec, StepSpec, WorkflowSpec
 from cognitionos_dagster.errors import CognitionOSError
 from cognitionos_dagster.tracing.spans import run_trace, span
 
-SERVICES = "cognitionos"
 _RESOURCES = frozenset({SERVICES})
 
 
@@ -79,7 +79,7 @@ def inputs_op(spec: WorkflowSpec, *, name: str, nested: bool) -> dg.OpDefinition
     step's rendered input and validates it against the child's `inputs:`."""
 
     def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[dg.Output]:
-        services = getattr(context.resources, SERVICES)
+        services = services_of(context)
         given = inputs["call"] if nested else dict(context.op_config or {})
         if nested and is_skipped_workflow(given):
             yield dg.Output(given, metadata={"status": "skipped"})
@@ -108,7 +108,7 @@ def inputs_op(spec: WorkflowSpec, *, name: str, nested: bool) -> dg.OpDefinition
     )
 
 
-def read_upstream_assets(services: Any, spec: WorkflowSpec) -> dict[str, Any]:
+def read_upstream_assets(services: WorkflowServicesResource, spec: WorkflowSpec) -> dict[str, Any]:
     """The `from_asset` inputs: each upstream's newest value; AssetError when there is none or it failed a check."""
     if not spec.upstream_assets:
         return {}
@@ -137,7 +137,7 @@ def step_op(spec: WorkflowSpec, step: StepSpec, *, name: str, with_inputs: bool)
     """
 
     def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[dg.Output]:
-        services = getattr(context.resources, SERVICES)
+        services = services_of(context)
         path = record_path(context)
         if is_skipped_workflow(inputs.get(INPUTS_NODE)):
             yield _emit(StepOutcome("skipped", None, 1))
@@ -218,7 +218,7 @@ def outputs_op(spec: WorkflowSpec, *, name: str, nested: bool, needs: list[str])
     or records the parent step (sub-workflow)."""
 
     def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[dg.Output]:
-        services = getattr(context.resources, SERVICES)
+        services = services_of(context)
         if is_skipped_workflow(inputs.get(INPUTS_NODE)):
             outcome = StepOutcome("skipped", None, 1)
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -28,8 +28,16 @@ from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.db.repositories.executions import ExecutionRepository, StepRecord
 from cognitionos_dagster.dsl.models import WorkflowSpec
 from cognitionos_dagster.integrations.database import DatabaseResource
-from cognitionos_dagster.settings import load_settings
+from cognitionos_dagster.settings import Settings, load_settings
 from cognitionos_dagster.tracing.spans import ensure_tracing, trace_tags
+
+if TYPE_CHECKING:  # imported where used: a code location that runs no workflow step never loads them
+    from cognitionos_dagster.db.connection import Database
+    from cognitionos_dagster.db.repositories.workflow_assets import WorkflowAssetRepository
+    from cognitionos_dagster.dsl.models import WorkflowSpec
+    from cognitionos_dagster.memory.store import MemoryStore
+
+SERVICES = "cognitionos"  # the key compiled ops require the resource under
 
 
 class WorkflowServicesResource(dg.ConfigurableResource):
@@ -43,7 +51,7 @@ class WorkflowServicesResource(dg.ConfigurableResource):
     record_executions: bool = True
 
     _services: StepServices | None = PrivateAttr(default=None)
-    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def step_services(self) -> StepServices:
         with self._lock:
@@ -82,7 +90,7 @@ class WorkflowServicesResource(dg.ConfigurableResource):
                 # whoever launched it, this process runs it: what run monitoring and replay check
                 context.instance.add_run_tags(run.run_id, owner_tags())
 
-    def asset_store(self) -> Any:
+    def asset_store(self) -> WorkflowAssetRepository:
         from cognitionos_dagster.db.repositories.workflow_assets import WorkflowAssetRepository
 
         return WorkflowAssetRepository(self.db.database())
@@ -142,7 +150,15 @@ class WorkflowServicesResource(dg.ConfigurableResource):
             executions.record_step(rec)
 
 
-def _memory_store(database: Any, settings: Any) -> Any:
+def services_of(context: dg.OpExecutionContext) -> WorkflowServicesResource:
+    """The ops' resource, typed: Dagster hands resources out by key, untyped."""
+    resource = getattr(context.resources, SERVICES)
+    if not isinstance(resource, WorkflowServicesResource):
+        raise TypeError(f"resource {SERVICES!r} is a {type(resource).__name__}, not a WorkflowServicesResource")
+    return resource
+
+
+def _memory_store(database: Database, settings: Settings) -> MemoryStore:
     """The pgvector store agents (memory context) and the memory tools use."""
     from cognitionos_dagster.llm.local_embedding import LocalEmbedder
     from cognitionos_dagster.memory.store import MemoryStore

@@ -14,7 +14,7 @@ import logging
 import threading
 from typing import Any
 
-from cognitionos_dagster.db.repositories.executions import ExecutionRepository, StepRecord
+from cognitionos_dagster.db.repositories.executions import ExecutionRepository, StepRecord, StepRow
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,6 @@ class BufferedExecutions:
         self.flush()
         return self.repo.get(run_id)
 
-    def steps(self, run_id: str) -> list[dict[str, Any]]:
+    def steps(self, run_id: str) -> list[StepRow]:
         self.flush()
         return self.repo.steps(run_id)

@@ -19,7 +19,7 @@ from typing import Any
 
 from cognitionos_dagster.agents.strategies import FailureContext, FailureDecision, RetryStrategy, strategy_for
 from cognitionos_dagster.compiler.invocation import AgentCall, StepCall, ToolCall
-from cognitionos_dagster.compiler.outcomes import StepFailed, StepOutcome, StepTimeout, skipped
+from cognitionos_dagster.compiler.outcomes import StepFailed, StepOutcome, StepStatus, StepTimeout, skipped
 from cognitionos_dagster.compiler.services import StepServices
 from cognitionos_dagster.db.repositories.executions import StepRecord
 from cognitionos_dagster.dsl.expressions import render
@@ -199,7 +199,7 @@ class StepRunner:
             results = [f.result() for f in futures]
         failed = [(i, r) for i, r in enumerate(results) if isinstance(r, StepFailed)]
         outputs = [None if isinstance(r, StepFailed) else r.output for r in results]
-        status = "succeeded"
+        status: StepStatus = "succeeded"
         error = None
         if failed:
             status = "escalated" if any(r.status == "escalated" for _, r in failed) else "failed"

@@ -19,11 +19,10 @@ from psycopg_pool import ConnectionPool
 from cognitionos_dagster.db.urls import libpq_url, redact
 from cognitionos_dagster.errors import DatabaseError
 
-_pools: dict[str, ConnectionPool] = {}
-_lock = threading.Lock()
+DictConnection = psycopg.Connection[dict[str, Any]]  # rows come back as dicts (`dict_row`)
 
 
-class LastInFirstOutPool(ConnectionPool):
+class LastInFirstOutPool(ConnectionPool[DictConnection]):
     """Hands out the connection returned last.
 
     psycopg_pool queues idle connections first in, first out, so a process that works one
@@ -34,13 +33,17 @@ class LastInFirstOutPool(ConnectionPool):
     idle until the pool's `max_idle` closes them, which already takes the oldest first.
     """
 
-    def _get_ready_connection(self, timeout: float | None) -> psycopg.Connection[Any] | None:
+    def _get_ready_connection(self, timeout: float | None) -> DictConnection | None:
         if len(self._pool) > 1:
             self._pool.rotate(1)  # the newest to the front, where the pool takes from
         return super()._get_ready_connection(timeout)
 
 
-def _configure(conn: psycopg.Connection) -> None:
+_pools: dict[str, LastInFirstOutPool] = {}
+_lock = threading.Lock()
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
     try:
         from pgvector.psycopg import register_vector
 

@@ -6,12 +6,12 @@ psycopg 3 are installed, and then fails writing events; it must get `postgresql+
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 _SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
 
 
-def _split(url: str) -> tuple[str, ...]:
+def _split(url: str) -> SplitResult:
     parts = urlsplit(url)
     if parts.scheme not in _SCHEMES:
         from cognitionos_dagster.errors import ConfigError
@@ -20,7 +20,7 @@ def _split(url: str) -> tuple[str, ...]:
             f"not a PostgreSQL URL: {redact(url)!r}",
             hint="use postgresql://user:password@host:port/dbname",
         )
-    return parts  # type: ignore[return-value]
+    return parts
 
 
 def libpq_url(url: str) -> str:

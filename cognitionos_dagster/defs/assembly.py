@@ -7,6 +7,8 @@ merged here. A run worker gets a repository that compiles only the workflow job 
 
 from __future__ import annotations
 
+from typing import Any
+
 import dagster as dg
 
 from cognitionos_dagster.defs.memory import memory_definitions
@@ -26,7 +28,7 @@ def _platform() -> dg.Definitions:
 def _location_wide() -> dg.Definitions:
     """What every job of the location is bound to, so a run worker's one job is the job the code
     server showed: the domains' resources and the default executor (see `build_definitions`)."""
-    resources = {}
+    resources: dict[str, Any] = {}
     for part in (_platform(), memory_definitions(), metrics_definitions(), quality_definitions()):
         resources.update(part.resources or {})
     return dg.Definitions(resources=resources, executor=dg.in_process_executor)

@@ -200,5 +200,6 @@ def parse_inputs(pairs: list[str], input_file: Path | None) -> dict[str, Any]:
         try:
             values[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError as exc:
-            raise SpecError(f"--input {key}: {raw!r} is not a YAML value ({exc.problem})") from None
+            reason = exc.problem if isinstance(exc, yaml.MarkedYAMLError) else exc  # a reader error has no mark
+            raise SpecError(f"--input {key}: {raw!r} is not a YAML value ({reason})") from None
     return values

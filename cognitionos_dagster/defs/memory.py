@@ -21,7 +21,8 @@ from cognitionos_dagster.memory.namespaces import NamespaceManager
 from cognitionos_dagster.memory.stats import access_heatmap, namespace_stats
 from cognitionos_dagster.memory.summaries import summarize_compressed
 
-MEMORY_PARTITIONS = dg.DynamicPartitionsDefinition(name="memory_namespaces")
+MEMORY_PARTITIONS_NAME = "memory_namespaces"  # the definition's `name` is optional in its type
+MEMORY_PARTITIONS = dg.DynamicPartitionsDefinition(name=MEMORY_PARTITIONS_NAME)
 
 # Partitioned asset checks are "preview" in Dagster 1.13; they are the right model here (a check
 # result per namespace), so that one warning is silenced, nothing else.
@@ -116,6 +117,7 @@ def embeddings_present(context: dg.AssetCheckExecutionContext, memory: MemoryRes
         """,
         (context.partition_key,),
     )
+    assert row is not None  # an aggregate without GROUP BY returns one row
     missing, wrong = int(row["missing"]), int(row["wrong_dim"])
     return dg.AssetCheckResult(passed=missing == 0 and wrong == 0,
                                metadata={"missing": missing, "wrong_dimension": wrong})
@@ -134,6 +136,7 @@ def no_rows_past_ttl(context: dg.AssetCheckExecutionContext, memory: MemoryResou
         """,
         (context.partition_key,),
     )
+    assert row is not None  # an aggregate without GROUP BY returns one row
     past = int(row["n"])
     return dg.AssetCheckResult(passed=past == 0, metadata={"past_ttl": past})
 
@@ -165,7 +168,7 @@ def _lifecycle_schedule(name: str, cron: str, steps: list[str]) -> dg.ScheduleDe
         stamp = context.scheduled_execution_time.isoformat()
         return [
             dg.RunRequest(run_key=f"{name}:{ns}:{stamp}", partition_key=ns, run_config=_run_config(steps))
-            for ns in context.instance.get_dynamic_partitions(MEMORY_PARTITIONS.name)
+            for ns in context.instance.get_dynamic_partitions(MEMORY_PARTITIONS_NAME)
         ]
 
     return _schedule
@@ -178,8 +181,8 @@ memory_schedules = [_lifecycle_schedule(name, cron, steps) for name, (cron, step
            description="Adds a `memories` partition for every new namespace and removes deleted ones.")
 def memory_namespace_sensor(context: dg.SensorEvaluationContext, memory: MemoryResource) -> dg.SensorResult:
     names = set(NamespaceManager(memory.db()).names())
-    known = set(context.instance.get_dynamic_partitions(MEMORY_PARTITIONS.name))
-    requests = []
+    known = set(context.instance.get_dynamic_partitions(MEMORY_PARTITIONS_NAME))
+    requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
     if names - known:
         requests.append(MEMORY_PARTITIONS.build_add_request(sorted(names - known)))
     if known - names:
@@ -190,7 +193,7 @@ def memory_namespace_sensor(context: dg.SensorEvaluationContext, memory: MemoryR
 @dg.sensor(job=memory_lifecycle_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
            description="Compresses a namespace at once when its stored text passes memory_namespaces.quota_bytes.")
 def memory_quota_sensor(context: dg.SensorEvaluationContext, memory: MemoryResource) -> dg.SensorResult:
-    known = set(context.instance.get_dynamic_partitions(MEMORY_PARTITIONS.name))
+    known = set(context.instance.get_dynamic_partitions(MEMORY_PARTITIONS_NAME))
     db = memory.db()
     requests = [
         dg.RunRequest(

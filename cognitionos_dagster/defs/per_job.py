@@ -70,4 +70,5 @@ class PerJobRepositoryData(RepositoryData):
 
 def per_job_repository(one: Callable[[str], dg.Definitions | None],
                        whole: Callable[[], dg.Definitions]) -> dg.RepositoryDefinition:
-    return dg.RepositoryDefinition(SINGLETON_REPOSITORY, repository_data=PerJobRepositoryData(one, whole))
+    data = PerJobRepositoryData(one, whole)  # type: ignore[abstract]  # the loop in the class body binds the rest
+    return dg.RepositoryDefinition(SINGLETON_REPOSITORY, repository_data=data)

@@ -27,5 +27,5 @@ def reconstructable_workflow_job(job_name: str, specs_dir: str | None) -> Recons
     return dg.build_reconstructable_job(
         "cognitionos_dagster.defs.reconstruct",
         "workflow_job_by_name",
-        reconstructable_args=(job_name, specs_dir),
+        reconstructable_args=(job_name, specs_dir),  # type: ignore[arg-type]  # Dagster types it a 1-tuple
     )

@@ -15,7 +15,7 @@ from cognitionos_dagster.compiler.assets import HANDOFF_TAG
 from cognitionos_dagster.compiler.catalog import build_catalog
 from cognitionos_dagster.compiler.jobs import compile_workflows, make_resolver
 from cognitionos_dagster.compiler.names import TAG_WORKFLOW_ID
-from cognitionos_dagster.compiler.resource import WorkflowServicesResource
+from cognitionos_dagster.compiler.resource import SERVICES, WorkflowServicesResource
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
 from cognitionos_dagster.db.repositories.executions import ExecutionRepository
 from cognitionos_dagster.dsl.loader import LoadResult, SpecErrors, load_closure, load_specs
@@ -213,7 +213,7 @@ def job_definitions(settings: Settings, job_name: str) -> dg.Definitions | None:
 def _compiled(settings: Settings, specs: Sequence[WorkflowSpec]) -> dg.Definitions:
     compiled = compile_workflows(specs, blocking_policies=_blocking_policies(settings, specs))
     return dg.Definitions(jobs=compiled.jobs, schedules=compiled.schedules, assets=compiled.assets,
-                          resources={"cognitionos": WorkflowServicesResource(db=DatabaseResource()),
+                          resources={SERVICES: WorkflowServicesResource(db=DatabaseResource()),
                                      "notifier": EscalationNotifier(),
                                      IO_MANAGER_KEY: WorkflowAssetIOManager(db=DatabaseResource())})
 
@@ -224,7 +224,7 @@ def _compiled(settings: Settings, specs: Sequence[WorkflowSpec]) -> dg.Definitio
 def memory_handoffs(defs: dg.Definitions) -> list[dg.AssetKey]:
     """Workflow assets with a `memory:` hand-off (tagged by the compiler), for the `memories` asset's lineage."""
     return sorted((spec.key for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)
-                   for spec in a.specs if HANDOFF_TAG in spec.tags), key=lambda k: k.path)
+                   for spec in a.specs if HANDOFF_TAG in spec.tags), key=lambda k: tuple(k.path))
 
 
 def _blocking_policies(settings: Settings, specs: Sequence[WorkflowSpec]) -> frozenset[str]:

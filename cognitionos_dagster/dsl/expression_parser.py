@@ -303,7 +303,8 @@ def tokenize(text: str, pos: int) -> tuple[list[tuple[str, str]], int]:
         value = match.group()
         if kind == "op" and value in _REFUSED_OPS:
             raise Unsupported(value)
-        tokens.append((_KINDS.get(kind, kind), value))  # type: ignore[arg-type]
+        assert kind is not None  # every alternative of _TOKEN is a named group
+        tokens.append((_KINDS.get(kind, kind), value))
 
 
 def analyze_fast(

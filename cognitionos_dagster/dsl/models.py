@@ -105,6 +105,9 @@ class DefaultsSpec(_Model):
 
 
 class ReassignSpec(_Model):
+    """Where a failed step goes next; one type for workflow steps and agent files, so the
+    step's `reassign_to` reaches the failure strategy as is."""
+
     agent: str | None = None
     model: str | None = None
 

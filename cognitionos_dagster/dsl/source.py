@@ -104,9 +104,13 @@ class LazySource(Source):
 
 
 def _mark_error(file: str, mark: Any, message: str) -> SpecError:
-    if mark is None:
-        return SpecError(message, file=file, line=1, column=1)
-    return SpecError(message, file=file, line=mark.line + 1, column=mark.column + 1)
+    line, column = _position(mark)
+    return SpecError(message, file=file, line=line, column=column)
+
+
+def _position(mark: Any) -> tuple[int, int]:
+    """1-based line and column of a YAML mark; events built without one count as the file's start."""
+    return (1, 1) if mark is None else (mark.line + 1, mark.column + 1)
 
 
 def parse_yaml(text: str, file: str) -> Source:
@@ -176,7 +180,7 @@ class _Builder:
         if isinstance(event, yaml.AliasEvent):
             return self.alias(event, path)
         first, size_before = len(self.entries), self.count
-        self.entries.append((False, path, (event.start_mark.line + 1, event.start_mark.column + 1)))
+        self.entries.append((False, path, _position(event.start_mark)))
         if isinstance(event, yaml.ScalarEvent):
             value = self.scalar(event)
         elif isinstance(event, yaml.SequenceStartEvent):
@@ -248,8 +252,9 @@ class _Builder:
                 continue
             if key in lines:
                 raise self._fail(key_event, f"duplicate key `{key}` (first defined on line {lines[key]}); remove one")
-            lines[key] = key_event.start_mark.line + 1
-            self.entries.append((True, (*path, key), (key_event.start_mark.line + 1, key_event.start_mark.column + 1)))
+            line, column = _position(key_event.start_mark)
+            lines[key] = line
+            self.entries.append((True, (*path, key), (line, column)))
             result[key] = self.node(value_event, events, (*path, key))
         for value_event, at in merges:
             self.merge(value_event, events, at, result)

@@ -14,6 +14,7 @@ import typing
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from cognitionos_dagster.dsl.source import Path_, Source
 from cognitionos_dagster.errors import SpecError
@@ -121,7 +122,7 @@ def _data_path(loc: tuple[Any, ...], source: Source) -> Path_:
     return path
 
 
-def _message(err: dict[str, Any], path: Path_, source: Source) -> str:
+def _message(err: ErrorDetails, path: Path_, source: Source) -> str:
     kind, msg = err["type"], err["msg"]
     where = _where(path, source.data)
     if kind == "missing":
@@ -140,7 +141,7 @@ def _message(err: dict[str, Any], path: Path_, source: Source) -> str:
 
 def validation_errors(exc: ValidationError, source: Source) -> list[SpecError]:
     """Pydantic's errors at the positions they belong to; one error per place (union members merged)."""
-    by_path: dict[Path_, list[dict[str, Any]]] = {}
+    by_path: dict[Path_, list[ErrorDetails]] = {}
     for err in exc.errors(include_url=False):
         path = _data_path(tuple(err["loc"]), source)
         if err["type"] == "missing" and err["loc"] and err["loc"][-1] in INTERNAL_FIELDS:
@@ -160,7 +161,7 @@ def validation_errors(exc: ValidationError, source: Source) -> list[SpecError]:
     return errors
 
 
-def _positioned(err: dict[str, Any], path: Path_, source: Source) -> SpecError:
+def _positioned(err: ErrorDetails, path: Path_, source: Source) -> SpecError:
     message = _message(err, path, source)
     text = message.split(": ", 1)[-1]
     if text.startswith("`"):  # a validator naming a key of this mapping: point at that key's value

@@ -23,6 +23,7 @@ from cognitionos_dagster.llm.pricing import load_price_table
 from cognitionos_dagster.llm.retry import RetryPolicy
 from cognitionos_dagster.memory.interface import MemoryProvider
 from cognitionos_dagster.settings import Settings, load_settings
+from cognitionos_dagster.tools.registry import ToolRegistry
 
 
 class LLMResource(dg.ConfigurableResource):
@@ -70,5 +71,5 @@ class LLMResource(dg.ConfigurableResource):
         return embedder_for(settings, endpoint=self.endpoint(settings), retry=self.retry_policy())
 
     def agent_runtime(self, db: Database | None = None, memory: MemoryProvider | None = None,
-                      tools: object | None = None) -> AgentRuntime:
+                      tools: ToolRegistry | None = None) -> AgentRuntime:
         return AgentRuntime(self.settings(), db=db, memory=memory, tools=tools, client=self.model_client(db))

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 import dagster as dg
 import httpx
 
+from cognitionos_dagster.db.repositories.escalations import EscalationRow
 from cognitionos_dagster.settings import load_settings
 
 log = logging.getLogger(__name__)
 
 
-def escalation_text(escalation: dict[str, Any], run_url: str) -> str:
+def escalation_text(escalation: EscalationRow, run_url: str) -> str:
     workflow = f"{escalation.get('workflow_id') or '?'}@{escalation.get('workflow_version') or '?'}"
     error = str(escalation.get("error") or escalation.get("reason") or "").strip().splitlines()
     return (f":rotating_light: Escalation in `{workflow}`, step `{escalation.get('step_id')}`\n"
@@ -48,7 +48,7 @@ class EscalationNotifier(dg.ConfigurableResource):
         settings = load_settings()
         return f"http://{settings.webserver_host}:{settings.webserver_port}/runs/{run_id}"
 
-    def notify(self, escalation: dict[str, Any]) -> bool:
+    def notify(self, escalation: EscalationRow) -> bool:
         """True when the webhook took it; never raises."""
         text = escalation_text(escalation, self.ui_run_url(str(escalation.get("run_id"))))
         url = self.url()

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import openai
 from pydantic import SecretStr
 
+from cognitionos_dagster.errors import ConfigError
 from cognitionos_dagster.settings import Settings
 
 # Self-hosted servers (vLLM, Ollama, llama.cpp) accept any key, but the client insists on one.
@@ -47,6 +48,9 @@ class Endpoint:
         """A client with its own retries off: ModelClient retries so every attempt is seen."""
         key = self.secret() or PLACEHOLDER_KEY
         if self.azure_api_version:
+            if not self.base_url:
+                raise ConfigError("Azure OpenAI needs the resource's endpoint as base_url",
+                                  hint="set base_url (COGNITIONOS_OPENAI_BASE_URL) to https://<resource>.openai.azure.com")
             return openai.AzureOpenAI(azure_endpoint=self.base_url, api_key=key, api_version=self.azure_api_version,
                                       timeout=self.timeout_seconds, max_retries=0)
         return openai.OpenAI(base_url=self.base_url, api_key=key, timeout=self.timeout_seconds, max_retries=0)

@@ -112,7 +112,7 @@ class _Builder:
             return _NUMBER
         if low is not None and high is not None:
             return (low + high) / 2
-        return float(low + 1) if low is not None else float(high - 1)
+        return float(low + 1) if low is not None else float(high - 1) if high is not None else _NUMBER
 
     def string(self, schema: dict[str, Any], name: str) -> str:
         fmt = schema.get("format")

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+from openai.types.chat.completion_create_params import ResponseFormat
 
 from cognitionos_dagster.errors import ModelTimeout
 from cognitionos_dagster.llm.deadline import remaining
@@ -64,28 +66,30 @@ class OpenAIChat:
         return self._call(request, model, "json_object")
 
     def _call(self, request: ChatRequest, model: str, mode: OutputMode) -> Completion:
-        messages: list[dict[str, Any]] = [m.to_openai() for m in request.messages]
+        # ChatMessage.to_openai builds the client's message shapes, tool calls and results included
+        messages = [cast(ChatCompletionMessageParam, m.to_openai()) for m in request.messages]
+        response_format: ResponseFormat
         if mode == "json_schema":
-            response_format: dict[str, Any] = {
+            response_format = {
                 "type": "json_schema",
                 "json_schema": {"name": request.schema_name, "schema": request.json_schema, "strict": False},
             }
         else:
             response_format = {"type": "json_object"}
             messages.insert(0, {"role": "system", "content": _schema_instruction(request)})
-        kwargs: dict[str, Any] = {"temperature": request.temperature}
-        if request.max_tokens is not None:
-            kwargs["max_tokens"] = request.max_tokens
+        timeout: float | openai.NotGiven = openai.NOT_GIVEN
         left = remaining()
         if left is not None:  # the step's budget caps the client's own timeout (the lower one wins)
             if left <= 0:
                 raise ModelTimeout(f"no time left in the step's budget to ask {model}")
-            kwargs["timeout"] = min(left, self.timeout) if self.timeout else left
-        if request.tools:
-            kwargs["tools"] = [t.to_openai() for t in request.tools]
+            timeout = min(left, self.timeout) if self.timeout else left
+        tools: list[ChatCompletionToolParam] | openai.Omit = \
+            [cast(ChatCompletionToolParam, t.to_openai()) for t in request.tools] if request.tools else openai.omit
         started = time.perf_counter()
         response = self.client.chat.completions.create(
-            model=model, messages=messages, response_format=response_format, **kwargs  # type: ignore[arg-type]
+            model=model, messages=messages, response_format=response_format, temperature=request.temperature,
+            max_tokens=openai.omit if request.max_tokens is None else request.max_tokens, timeout=timeout,
+            tools=tools,
         )
         latency_ms = (time.perf_counter() - started) * 1000
         choice = response.choices[0] if response.choices else None

@@ -33,10 +33,13 @@ class ToolSpec(BaseModel):
                 "function": {"name": self.name, "description": self.description, "parameters": self.parameters}}
 
 
+Role = Literal["system", "user", "assistant", "tool"]
+
+
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    role: Literal["system", "user", "assistant", "tool"]
+    role: Role
     content: str
     tool_calls: tuple[ToolCallRequest, ...] = ()  # an assistant's request for tools
     tool_call_id: str | None = None  # a tool message: which call it answers

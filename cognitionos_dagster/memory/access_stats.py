@@ -21,6 +21,7 @@ import multiprocessing.util
 import os
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 
@@ -45,7 +46,7 @@ WHERE m.id = u.id
 _FLUSH_BY_KEY = "SELECT set_config('enable_mergejoin', 'off', true), set_config('enable_hashjoin', 'off', true)"
 
 
-def write_reads(conn: psycopg.Connection, pending: dict[str, tuple[int, datetime]]) -> int:
+def write_reads(conn: psycopg.Connection[Any], pending: dict[str, tuple[int, datetime]]) -> int:
     """Add counts and last-read times in one statement, in the caller's transaction.
 
     Ids go in key order: time-ordered ids put neighbours on neighbouring pages, so the key

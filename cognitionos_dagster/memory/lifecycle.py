@@ -153,7 +153,7 @@ class _Steps:
     for both: one waits for the other's row lock, and a deadlock's victim runs again.
     """
 
-    def __init__(self, db: Database, run_id: str, params: dict[str, Any], flagged: list[str]) -> None:
+    def __init__(self, db: Database, run_id: str, params: dict[str, Any], flagged: Sequence[str]) -> None:
         self.db, self.run_id, self.params = db, run_id, params
         self.results: dict[str, StepReport] = {}
         self.finished: list[str] = []  # done and not yet reported to on_progress

@@ -268,9 +268,9 @@ def run_compress(
         if pending is not None:
             account(pending.result())
     report = StepReport(step="compress", seconds=0.0)
-    for namespace, (rows, stored, saved) in totals.items():
-        report.by_namespace[namespace] = rows
-        report.rows += rows
+    for namespace, (count, stored, saved) in totals.items():
+        report.by_namespace[namespace] = count
+        report.rows += count
         report.bytes += stored
         report.bytes_saved += saved
     report.seconds = round(time.perf_counter() - started, 4)

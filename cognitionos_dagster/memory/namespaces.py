@@ -7,6 +7,7 @@ memories is enforced by the database's row-level security (see `access`).
 
 from __future__ import annotations
 
+import builtins
 from pathlib import Path
 
 from cognitionos_dagster.db.connection import Database
@@ -107,5 +108,5 @@ class NamespaceManager:
     def list(self) -> list[NamespaceInfo]:
         return [NamespaceInfo.model_validate(r) for r in self.db.fetch_all(_SELECT + " ORDER BY n.name")]
 
-    def names(self) -> list[str]:
+    def names(self) -> builtins.list[str]:  # `list` here is the method above
         return [r["name"] for r in self.db.fetch_all("SELECT name FROM memory_namespaces ORDER BY name")]

@@ -6,6 +6,8 @@ exactly like an id that does not exist, so a caller learns nothing about other u
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from psycopg.rows import tuple_row
 
 from cognitionos_dagster.memory import access
@@ -22,7 +24,7 @@ _BY_ID = f"{_COLUMNS} WHERE m.id = ANY(%s::uuid[]) AND {_LIVE}"
 _RECENT = (f"{_COLUMNS} WHERE m.namespace_id = %s AND (%s OR NOT m.archived) AND {_LIVE}"
            " ORDER BY m.created_at DESC, m.id DESC LIMIT %s")
 
-Row = tuple[str, str, str | None, bytes | None, float, object, bool, dict[str, object] | None]
+Row = tuple[str, str, str | None, bytes | None, float, datetime, bool, dict[str, object] | None]
 
 
 def _entry(row: Row) -> MemoryEntry:

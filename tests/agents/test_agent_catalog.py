@@ -108,6 +108,7 @@ output_schema: cognitionos_dagster.agents.schemas.PlannerAgentOutput
      "output_schema: {type: object, properties: {b: {type: string}}}\n", 5,
      "unsupported JSON Schema keyword(s): format"),
     ("role: bad\nfailure_strategy: reassign\n", 2, "needs reassign_to or fallback_models"),
+    ("role: bad\nfailure_strategy: reassign\nreassign_to: {}\n", 3, "reassign_to needs `agent` and/or `model`"),
 ])
 def test_bad_files_name_file_and_line(resources: Path, text: str, line: int, message: str) -> None:
     path = _write(resources, "bad", text)

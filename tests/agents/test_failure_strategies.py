@@ -6,7 +6,6 @@ import random
 
 import pytest
 
-from cognitionos_dagster.agents.catalog import ReassignTarget
 from cognitionos_dagster.agents.strategies import (
     FailureContext,
     ReassignStrategy,
@@ -15,12 +14,13 @@ from cognitionos_dagster.agents.strategies import (
     strategy_for,
 )
 from cognitionos_dagster.db.repositories.escalations import EscalationRepository
+from cognitionos_dagster.dsl.models import ReassignSpec
 from cognitionos_dagster.errors import AgentError, ConfigError, GateFailed, ModelError, PermissionDenied
 
 
 def ctx(attempt: int = 1, max_attempts: int = 3, error: BaseException | None = None, **kw: object) -> FailureContext:
     return FailureContext(step_id="s", attempt=attempt, max_attempts=max_attempts,
-                          error=error or ModelError("down"), **kw)  # type: ignore[arg-type]
+                          error=error or ModelError("down"), **kw)
 
 
 def test_backoff_kinds_without_jitter() -> None:
@@ -58,13 +58,13 @@ def test_model_nondeterminism_is_retried(error: BaseException) -> None:
 
 
 def test_reassign_needs_a_target() -> None:
-    target = ReassignTarget(agent="summarizer", model="fallback")
+    target = ReassignSpec(agent="summarizer", model="fallback")
     first = strategy_for("reassign").decide(ctx(reassign_to=target))
     assert first.action == "reassign" and first.reassign_to == target
     assert strategy_for("reassign").decide(ctx()).action == "fail"  # nowhere to go
     configured = strategy_for("reassign", reassign_to={"model": "gpt-4o"})
     assert isinstance(configured, ReassignStrategy)
-    assert configured.decide(ctx()).reassign_to == ReassignTarget(model="gpt-4o")
+    assert configured.decide(ctx()).reassign_to == ReassignSpec(model="gpt-4o")
 
 
 def test_skip_escalate_fail_and_unknown_names() -> None:

@@ -27,7 +27,7 @@ ESCALATION = {"id": "e-1", "run_id": "run-42", "workflow_id": "deploy", "workflo
 
 class Receiver(http.server.ThreadingHTTPServer):
     def __init__(self, status: int) -> None:
-        self.status, self.bodies = status, []  # type: ignore[var-annotated]
+        self.status, self.bodies = status, []
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -56,13 +56,13 @@ def receiver() -> Iterator[Receiver]:
         servers.append(server)
         return server
 
-    yield start  # type: ignore[misc]
+    yield start
     for server in servers:
         server.shutdown()
         server.server_close()
 
 
-def test_posts_the_escalation_with_a_link_to_the_run(receiver) -> None:  # type: ignore[no-untyped-def]
+def test_posts_the_escalation_with_a_link_to_the_run(receiver) -> None:
     hook = receiver(200)
     assert EscalationNotifier(webhook_url=hook.url).notify(ESCALATION) is True
     [body] = hook.bodies
@@ -71,7 +71,7 @@ def test_posts_the_escalation_with_a_link_to_the_run(receiver) -> None:  # type:
     assert "Traceback" not in text and "/runs/run-42" in text and "cognos escalations resolve e-1" in text
 
 
-def test_retries_a_500_then_gives_up_without_raising(receiver) -> None:  # type: ignore[no-untyped-def]
+def test_retries_a_500_then_gives_up_without_raising(receiver) -> None:
     hook = receiver(500)
     started = time.monotonic()
     assert EscalationNotifier(webhook_url=hook.url, backoff_seconds=0.05).notify(ESCALATION) is False

@@ -43,7 +43,7 @@ def compile_defs(specs_dir: Path) -> Callable[[], dg.Definitions]:
 
 
 @pytest.fixture
-def run_job(compile_defs: Callable[[], dg.Definitions], dagster_instance: dg.DagsterInstance):  # type: ignore[no-untyped-def]
+def run_job(compile_defs: Callable[[], dg.Definitions], dagster_instance: dg.DagsterInstance):
     def run(job_name: str, run_config: dict[str, Any] | None = None) -> dg.ExecuteInProcessResult:
         job = compile_defs().resolve_job_def(job_name)
         return job.execute_in_process(run_config=run_config or {}, instance=dagster_instance, raise_on_error=False)
@@ -52,7 +52,7 @@ def run_job(compile_defs: Callable[[], dg.Definitions], dagster_instance: dg.Dag
 
 
 @pytest.fixture
-def flaky_server(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def flaky_server(monkeypatch: pytest.MonkeyPatch):
     """A loopback HTTP server answering 500 for the first `failures` requests, then 200."""
     import http.server
     import threading

@@ -60,7 +60,7 @@ def _materialized(instance: dg.DagsterInstance, run_id: str) -> set[str]:
 
 def _checks(instance: dg.DagsterInstance, run_id: str) -> dict[str, dg.AssetCheckEvaluation]:
     events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-    return {e.dagster_event.event_specific_data.check_name: e.dagster_event.event_specific_data  # type: ignore[union-attr]
+    return {e.dagster_event.event_specific_data.check_name: e.dagster_event.event_specific_data
             for e in events if e.dagster_event}
 
 
@@ -104,7 +104,7 @@ def test_never_materialised_upstream_says_what_to_run(write_spec: Writer, run_jo
     res = run_job("digest")
     assert not res.success
     failure = next(e for e in res.all_events if e.is_step_failure)
-    message = failure.step_failure_data.error.message  # type: ignore[union-attr]
+    message = failure.step_failure_data.error.message
     assert "asset `notes/notes` has never been materialised" in message and "cognos run notes" in message
 
 
@@ -124,7 +124,7 @@ def test_blocking_check_fails_run_keeps_value_and_consumer_refuses(
     consumer = run_job("digest")
     assert not consumer.success
     failure = next(e for e in consumer.all_events if e.is_step_failure)
-    message = failure.step_failure_data.error.message  # type: ignore[union-attr]
+    message = failure.step_failure_data.error.message
     assert "notes/notes" in message and "long_enough" in message and res.run_id in message
 
 

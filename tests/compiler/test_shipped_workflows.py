@@ -15,7 +15,7 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def shipped_specs(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def shipped_specs(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path) -> None:
     monkeypatch.setenv("COGNITIONOS_WORKFLOW_SPECS", str(PROJECT_ROOT / "workflow_specs"))
     monkeypatch.setenv("COGNITIONOS_HOME", str(tmp_path / "home"))
 

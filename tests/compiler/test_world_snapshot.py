@@ -48,7 +48,7 @@ def test_jobs_schedules_and_tags(shipped_defs: dg.Definitions) -> None:
     assert plan.tags["cognitionos/source"].endswith(f"deploy_web_app.yaml:{plan_line}:5")
     assert plan._version and len(plan._version) == 16  # code_version: the step content hash
     # foreach retries per item inside the op, never by re-running every item
-    assert deploy.graph.node_named("deploy_each").definition.retry_policy is None  # type: ignore[union-attr]
+    assert deploy.graph.node_named("deploy_each").definition.retry_policy is None
 
     inputs = deploy.run_config_schema.config_type.fields
     assert set(inputs) == {"repo_url", "environment", "services", "max_cost_usd"}

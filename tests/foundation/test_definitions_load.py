@@ -28,7 +28,7 @@ def _refuse(*args: object, **kwargs: object) -> None:
 
 
 @pytest.fixture
-def sealed(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def sealed(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """No settings in the environment but a home where no database runs, and every way out
     (TCP, Unix sockets, libpq, child processes) closed."""
     ATTEMPTS.clear()

@@ -48,7 +48,7 @@ def test_the_instance_dagster_builds_from_it(dagster_instance: dg.DagsterInstanc
     assert type(dagster_instance.event_log_storage).__name__ == "PostgresEventLogStorage"
     assert type(dagster_instance.schedule_storage).__name__ == "PostgresScheduleStorage"
     assert type(dagster_instance.run_coordinator).__name__ == "QueuedRunCoordinator"
-    queue = dagster_instance.run_coordinator.get_run_queue_config()  # type: ignore[attr-defined]
+    queue = dagster_instance.run_coordinator.get_run_queue_config()
     limits = {(limit["key"], limit["value"]["applyLimitPerUniqueValue"] if isinstance(limit["value"], dict)
                else limit["value"]): limit["limit"] for limit in queue.tag_concurrency_limits}
     assert limits[(LLM_HEAVY_TAG, "true")] == LLM_HEAVY_LIMIT
@@ -74,7 +74,7 @@ def test_platform_health_succeeds_and_its_run_is_stored_in_postgres(
     meta = _output_metadata(result)
     assert str(meta["check_database"]["server"]).startswith("PostgreSQL ")
     assert meta["check_database"]["embedded"] is False
-    assert float(meta["check_database"]["round_trip_ms"]) > 0  # type: ignore[arg-type]
+    assert float(meta["check_database"]["round_trip_ms"]) > 0
     assert tuple(int(p) for p in str(meta["check_pgvector"]["installed"]).split(".")[:2]) >= (0, 5)
     assert meta["check_migrations"] == {"current": migrate.head_revision(), "head": migrate.head_revision()}
     assert meta["check_instance_storage"]["run_storage"] == "PostgresRunStorage"

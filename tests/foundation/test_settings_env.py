@@ -62,7 +62,7 @@ def test_settings_are_read_at_call_time_and_frozen(monkeypatch: pytest.MonkeyPat
     assert s.webserver_port == 3111
     assert load_settings(webserver_port=3222).webserver_port == 3222  # overrides win (CLI flags, tests)
     with pytest.raises(ValidationError):
-        s.webserver_port = 1  # type: ignore[misc]
+        s.webserver_port = 1
     monkeypatch.setenv("COGNITIONOS_WEBSERVER_PORT", "70000")
     with pytest.raises(ValidationError, match="webserver_port"):
         load_settings()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import dagster as dg
+import pytest
 from support.model_fixtures import SECRET
 
 from cognitionos_dagster.agents.runtime import AgentRequest, AgentResult
+from cognitionos_dagster.errors import ConfigError
 from cognitionos_dagster.integrations.llm import LLMResource
+from cognitionos_dagster.llm.endpoints import Endpoint
 
 
 def test_resource_reads_the_key_from_the_environment_at_launch(openai_server, monkeypatch, chat_request) -> None:
@@ -63,3 +66,9 @@ def test_azure_openai_deployments_are_reached(openai_server, chat_request) -> No
     request = openai_server.chat_requests()[0]
     assert request.path == "/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21"
     assert request.headers["api-key"] == SECRET
+
+
+def test_azure_without_an_endpoint_says_what_to_set(monkeypatch) -> None:
+    monkeypatch.delenv("AZURE_OPENAI_ENDPOINT", raising=False)
+    with pytest.raises(ConfigError, match="Azure OpenAI needs the resource's endpoint as base_url"):
+        Endpoint(base_url=None, azure_api_version="2024-10-21").open()

@@ -43,7 +43,7 @@ def test_every_builtin_role_gets_a_valid_marked_confident_answer(role: str) -> N
     _, output_model = BUILTIN_SCHEMAS[role]
     data = offline_answer(output_model.model_json_schema(), {"text": "Deploy the web app"})
     output = output_model.model_validate(data)
-    assert output.confidence >= 0.8  # type: ignore[attr-defined]
+    assert output.confidence >= 0.8
     texts = _strings(data)
     assert texts and all(t.startswith(OFFLINE_MARK) for t in texts)
     assert any("Deploy the web app" in t for t in texts)

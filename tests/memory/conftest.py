@@ -26,7 +26,7 @@ def namespaces(db: Database) -> NamespaceManager:
 
 
 @pytest.fixture
-def backdate(db: Database):  # type: ignore[no-untyped-def]
+def backdate(db: Database):
     return lambda ids, days, accessed_days=None: _backdate(db, ids, days, accessed_days=accessed_days)
 
 

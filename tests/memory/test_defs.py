@@ -37,7 +37,7 @@ def resource(database_url: str) -> MemoryResource:
 
 @pytest.fixture
 def ns(namespaces: NamespaceManager, store: MemoryStore, dagster_instance: dg.DagsterInstance,
-       backdate) -> str:  # type: ignore[no-untyped-def]
+       backdate) -> str:
     name = f"ns-{uuid.uuid4().hex[:8]}"  # the instance is shared by the session: unique partition keys
     namespaces.create(name, "alice", policy="standard")
     store.add_many(name, "alice", [f"memory {i} about the deploy pipeline" for i in range(6)])

@@ -14,7 +14,7 @@ from cognitionos_dagster.memory.store import MemoryStore
 
 
 @pytest.fixture
-def aged(store: MemoryStore, namespaces: NamespaceManager, backdate) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def aged(store: MemoryStore, namespaces: NamespaceManager, backdate) -> dict[str, str]:
     """One memory per fate under the `standard` policy (ttl 365, compress 30, archive 90 unless read 3x)."""
     namespaces.create("team", "alice", policy="standard")
     namespaces.create("nopolicy", "alice")
@@ -99,7 +99,7 @@ def test_rerun_is_idempotent(db: Database, aged: dict[str, str]) -> None:
 
 
 def test_interrupted_pass_is_completed_by_the_next(db: Database, store: MemoryStore, namespaces: NamespaceManager,
-                                                   backdate) -> None:  # type: ignore[no-untyped-def]
+                                                   backdate) -> None:
     namespaces.create("big", "alice", policy="standard")
     texts = [f"memory {i} of a long project log" for i in range(40)]
     store.add_many("big", "alice", texts)
@@ -156,7 +156,7 @@ def test_a_second_concurrent_pass_is_refused(db: Database, aged: dict[str, str])
 
 
 def test_gc_only_removes_what_a_policy_allows(db: Database, store: MemoryStore, namespaces: NamespaceManager,
-                                              backdate) -> None:  # type: ignore[no-untyped-def]
+                                              backdate) -> None:
     namespaces.create("keep", "alice", policy="long_term")  # no ttl_days
     namespaces.create("unmanaged", "alice")
     past = datetime.now(UTC) - timedelta(days=1)

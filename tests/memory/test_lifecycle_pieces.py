@@ -23,7 +23,7 @@ def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_split_pass_changes_exactly_what_its_dry_run_predicted(
-    db: Database, store: MemoryStore, namespaces: NamespaceManager, backdate, small_pieces: None  # type: ignore[no-untyped-def]
+    db: Database, store: MemoryStore, namespaces: NamespaceManager, backdate, small_pieces: None
 ) -> None:
     for ns in ("alpha", "beta"):
         namespaces.create(ns, "alice", policy="standard")

@@ -29,7 +29,7 @@ memory = st.tuples(
        min_access=st.one_of(st.none(), st.integers(min_value=0, max_value=5)),
        memories=st.lists(memory, min_size=1, max_size=8, unique_by=lambda m: m[0]))
 def test_kept_memories_stay_retrievable_and_identical(
-    db: Database, store: MemoryStore, namespaces: NamespaceManager, tmp_path: Path, backdate,  # type: ignore[no-untyped-def]
+    db: Database, store: MemoryStore, namespaces: NamespaceManager, tmp_path: Path, backdate,
     ttl: int | None, compress: int | None, archive: int | None, min_access: int | None,
     memories: list[tuple[str, int, int]],
 ) -> None:

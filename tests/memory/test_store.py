@@ -239,7 +239,7 @@ def test_wrong_embedding_dimension_names_both(db: Database, ns: str) -> None:
         store.store(ns, "alice", "text")
 
     class Broken(LocalEmbedder):
-        def embed(self, texts):  # type: ignore[no-untyped-def]
+        def embed(self, texts):
             return np.zeros((len(texts), 100), dtype=np.float32)
 
     with pytest.raises(MemoryStoreError, match=r"returned shape \(1, 100\), expected \(1, 384\)"):

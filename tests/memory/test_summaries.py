@@ -32,7 +32,7 @@ def policies(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def compressed(db: Database, store: MemoryStore, policies: Path, backdate) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def compressed(db: Database, store: MemoryStore, policies: Path, backdate) -> dict[str, str]:
     """Both namespaces filled, backdated and compressed by a real lifecycle pass; id -> original text."""
     manager = NamespaceManager(db, policies_dir=policies)
     for name, texts in TEXTS.items():

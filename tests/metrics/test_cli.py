@@ -15,7 +15,7 @@ runner = CliRunner()
 Seed = Callable[..., None]
 
 
-def test_a_day_as_table_and_json_with_the_assets_figures(database_url: str, db, seed: Seed) -> None:  # type: ignore[no-untyped-def]
+def test_a_day_as_table_and_json_with_the_assets_figures(database_url: str, db, seed: Seed) -> None:
     day = datetime(2026, 11, 10, tzinfo=UTC).date()
     seed(day, "planner", [100.0, 200.0, 900.0])
     seed(day, "critic", [50.0])

@@ -43,7 +43,7 @@ def resources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _run(instance: dg.DagsterInstance, url: str, **kwargs: object) -> dg.ExecuteInJobResult:
     return dg.materialize([agent_metrics, *budget_checks], instance=instance,
                           resources={"db": DatabaseResource(database_url=url)}, raise_on_error=False,
-                          **kwargs)  # type: ignore[arg-type]
+                          **kwargs)
 
 
 def _checks(result: dg.ExecuteInJobResult) -> dict[str, dg.AssetCheckEvaluation]:

@@ -88,13 +88,13 @@ def test_traceparent_is_sent_inside_a_span(registry: ToolRegistry, ctx: ToolCont
     with tracer.start_as_current_span("step") as span:
         assert call(registry, ctx, url=f"{http_server.base_url}/json").success
         trace_id = format(span.get_span_context().trace_id, "032x")
-    sent = {k.lower(): v for k, v in http_server.seen[-1]["headers"].items()}  # type: ignore[union-attr]
+    sent = {k.lower(): v for k, v in http_server.seen[-1]["headers"].items()}
     assert sent["traceparent"].split("-")[1] == trace_id
 
 
 def test_no_traceparent_without_a_span(registry: ToolRegistry, ctx: ToolContext, http_server: _Server) -> None:
     assert call(registry, ctx, url=f"{http_server.base_url}/json").success
-    sent = {k.lower() for k in http_server.seen[-1]["headers"]}  # type: ignore[union-attr]
+    sent = {k.lower() for k in http_server.seen[-1]["headers"]}
     assert "traceparent" not in sent
 
 

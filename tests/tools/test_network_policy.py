@@ -95,7 +95,7 @@ def test_an_explicitly_allowlisted_loopback_is_reached_with_its_host_header(
     port = http_server.server_address[1]
     out = call(registry, context(tmp_path, "*,localhost"), url=f"http://localhost:{port}/json")
     assert out.success and out.url == f"http://localhost:{port}/json"
-    assert http_server.seen[-1]["headers"]["Host"] == f"localhost:{port}"  # type: ignore[index]
+    assert http_server.seen[-1]["headers"]["Host"] == f"localhost:{port}"
 
 
 def test_a_redirect_to_a_non_public_address_is_refused_at_that_hop(
@@ -161,7 +161,7 @@ def tls_server(tmp_path: Path) -> Any:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     names: list[str | None] = []
-    context.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[assignment,func-returns-value]
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

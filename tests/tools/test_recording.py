@@ -94,6 +94,6 @@ def test_execute_python_is_replayed_exactly(settings: Settings, recorder: CallRe
     first = reg.run("execute_python", code, context(settings, recorder, "run-py"))
     assert first.success
     fresh = reg.run("execute_python", code, context(settings, recorder, "run-py-fresh"))
-    assert fresh.stdout != first.stdout  # type: ignore[attr-defined]
+    assert fresh.stdout != first.stdout
     replayed = reg.run("execute_python", code, context(settings, recorder, "run-py-2", replay_of="run-py"))
     assert replayed.model_dump() == first.model_dump()

@@ -44,7 +44,7 @@ def test_role_without_the_tool_is_denied(reg: ToolRegistry, ctx: ToolContext) ->
                        r"search\)") as info:
         reg.run("add", {"a": 1, "b": 2}, ctx)
     assert "allowed_tools" in str(info.value)
-    assert reg.get("add").calls == 0  # type: ignore[attr-defined]
+    assert reg.get("add").calls == 0
 
 
 def test_role_with_the_tool_and_workflow_steps_may_call(reg: ToolRegistry, ctx: ToolContext) -> None:

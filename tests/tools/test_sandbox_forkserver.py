@@ -41,7 +41,7 @@ def _alive(pid: int) -> bool:
 def _wait_until(condition: object, seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return True
         time.sleep(0.05)
     return False

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+import builtins
+from datetime import datetime
+from typing import Any, TypedDict, cast
+from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
 from cognitionos_dagster.db.connection import Database
+
+
+class EscalationRow(TypedDict):
+    """A row of `escalations` (migration 0006), as `SELECT *` returns it."""
+
+    id: UUID
+    run_id: str
+    workflow_id: str | None
+    workflow_version: str | None
+    step_id: str
+    reason: str
+    error: str | None
+    severity: str
+    status: str
+    context: dict[str, Any]
+    created_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
 
 
 class EscalationRepository:
@@ -35,15 +56,19 @@ class EscalationRepository:
         assert row is not None
         return str(row["id"])
 
-    def for_run(self, run_id: str) -> list[dict[str, Any]]:
-        return self.db.fetch_all("SELECT * FROM escalations WHERE run_id = %s ORDER BY created_at", (run_id,))
+    def for_run(self, run_id: str) -> list[EscalationRow]:
+        return self._rows("SELECT * FROM escalations WHERE run_id = %s ORDER BY created_at", (run_id,))
 
-    def list(self, *, open_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+    def list(self, *, open_only: bool = False, limit: int = 100) -> builtins.list[EscalationRow]:
         where = "WHERE status = 'open'" if open_only else ""
-        return self.db.fetch_all(f"SELECT * FROM escalations {where} ORDER BY created_at DESC LIMIT %s", (limit,))
+        return self._rows(f"SELECT * FROM escalations {where} ORDER BY created_at DESC LIMIT %s", (limit,))
 
-    def get(self, escalation_id: str) -> dict[str, Any] | None:
-        return self.db.fetch_one("SELECT * FROM escalations WHERE id::text = %s", (escalation_id,))
+    def get(self, escalation_id: str) -> EscalationRow | None:
+        return cast("EscalationRow | None",
+                    self.db.fetch_one("SELECT * FROM escalations WHERE id::text = %s", (escalation_id,)))
+
+    def _rows(self, sql: str, params: tuple[object, ...]) -> builtins.list[EscalationRow]:
+        return cast("list[EscalationRow]", self.db.fetch_all(sql, params))  # SELECT * of this table
 
     def resolve(self, escalation_id: str, *, by: str, note: str | None = None) -> bool:
         """Close an open escalation; the note is kept in `context.resolution_note`."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, cast
+from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
@@ -18,6 +19,33 @@ from cognitionos_dagster.db.connection import Database
 
 def _json(value: Any) -> Jsonb | None:
     return None if value is None else Jsonb(value)
+
+
+class StepRow(TypedDict):
+    """A row of `workflow_execution_steps` (migration 0002), as `SELECT *` returns it."""
+
+    id: UUID
+    execution_id: str
+    step_id: str
+    step_type: str
+    status: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    input: Any
+    output: Any
+    error: str | None
+    agent_role: str | None
+    model: str | None
+    prompt_version: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: float | None
+    latency_ms: float | None
+    confidence: float | None
+    quality_score: float | None
+    attempts: int
+    retry_count: int
+    created_at: datetime
 
 
 @dataclass
@@ -123,8 +151,8 @@ class ExecutionRepository:
     def get(self, run_id: str) -> dict[str, Any] | None:
         return self.db.fetch_one("SELECT * FROM workflow_executions WHERE run_id = %s", (run_id,))
 
-    def steps(self, run_id: str) -> list[dict[str, Any]]:
-        return self.db.fetch_all(
+    def steps(self, run_id: str) -> list[StepRow]:
+        return cast("list[StepRow]", self.db.fetch_all(  # SELECT * of this table
             "SELECT * FROM workflow_execution_steps WHERE execution_id = %s ORDER BY started_at NULLS LAST, step_id",
             (run_id,),
-        )
+        ))

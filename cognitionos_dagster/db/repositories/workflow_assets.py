@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict, cast
 
 from psycopg.types.json import Jsonb
 
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.errors import AssetError
+
+
+class AssetValueRow(TypedDict):
+    """A row of `workflow_asset_values` (migration 0014), as `SELECT *` returns it."""
+
+    id: int
+    asset_key: str
+    run_id: str
+    workflow_id: str
+    workflow_version: str
+    spec_sha256: str | None
+    value: Any
+    size_bytes: int
+    failed_check: str | None
+    failure: str | None
+    created_at: datetime
 
 
 def encoded_size(value: Any) -> int:
@@ -41,10 +58,10 @@ class WorkflowAssetRepository:
             (check, failure, key, run_id),
         )
 
-    def latest(self, key: str) -> dict[str, Any] | None:
-        return self.db.fetch_one(
+    def latest(self, key: str) -> AssetValueRow | None:
+        return cast("AssetValueRow | None", self.db.fetch_one(  # SELECT * of this table
             "SELECT * FROM workflow_asset_values WHERE asset_key = %s ORDER BY id DESC LIMIT 1", (key,)
-        )
+        ))
 
     def read_for_consumer(self, key: str) -> Any:
         """The newest value; raises AssetError saying what to run when there is none or it failed a check."""

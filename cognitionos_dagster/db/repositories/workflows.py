@@ -19,22 +19,39 @@ from cognitionos_dagster.errors import SpecError
 
 
 class _Position(Protocol):
-    file: str
-    line: int
-    column: int
+    # read-only properties: spec models are frozen, and a protocol's plain attributes would be writable
+    @property
+    def file(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def column(self) -> int: ...
+
+
+class _Schedule(Protocol):
+    @property
+    def cron(self) -> str: ...
 
 
 class RegistrableSpec(Protocol):
     """What the registry needs of a workflow spec (dsl.models.WorkflowSpec has all of it)."""
 
-    id: str
-    version: str
-    name: str | None
-    description: str | None
-    schedule: str | None
-    source_path: str
-    sha256: str
-    position: _Position
+    @property
+    def id(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def schedule_spec(self) -> _Schedule | None: ...
+    @property
+    def source_path(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def position(self) -> _Position: ...
 
     def model_dump(self, *, mode: str = ...) -> dict[str, Any]: ...
 

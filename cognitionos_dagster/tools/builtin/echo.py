@@ -18,7 +18,7 @@ class EchoTool(Tool):
     description = "Returns `value` unchanged as `result`."
     input_model = EchoInput
     output_model = ToolOutput
-    permissions_required: list[str] = []
+    permissions_required = []
 
     def run(self, data: ToolInput, ctx: ToolContext) -> ToolOutput:
         assert isinstance(data, EchoInput)

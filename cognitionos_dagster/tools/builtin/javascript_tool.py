@@ -52,7 +52,7 @@ class ExecuteJavascriptTool(ExecutePythonTool):
         "Run JavaScript with Node in a sandbox: no network, no secrets, writes only in a private temporary "
         "directory, CPU/memory/process/wall-clock limits. Succeeds when the code exits 0; result is its stdout."
     )
-    input_model = ExecuteJavascriptInput
+    input_model = ExecuteJavascriptInput  # type: ignore[assignment]  # same runner, its own input model
     output_model = ExecutePythonOutput
     permissions_required = ["code_execution"]
 

@@ -32,7 +32,7 @@ try:
     from cognitionos_dagster.tools.sandbox.isolation import decode_plan, isolate, run_script
 except ImportError:  # run as the server, by an interpreter started with -I -S: the package is not on its path
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from isolation import decode_plan, isolate, run_script  # type: ignore[no-redef]
+    from isolation import decode_plan, isolate, run_script  # type: ignore[import-not-found,no-redef]  # same module by path
 
     del sys.path[0]  # the children's code must not find this directory's modules
 
@@ -99,7 +99,7 @@ def _exit(code: int) -> None:
 
     with contextlib.suppress(BaseException):
         if "threading" in sys.modules:
-            sys.modules["threading"]._shutdown()  # type: ignore[attr-defined]
+            sys.modules["threading"]._shutdown()
     atexit._run_exitfuncs()  # reports a failing callback itself, as at a normal exit
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BaseException):
@@ -152,9 +152,10 @@ def serve(sock: socket.socket) -> None:
     own_fds = [sock.fileno(), wake_r, wake_w]
     children: set[int] = set()  # not reaped yet
     running: set[int] = set()  # not reported ended yet
+    watched: list[socket.socket | int] = [sock, wake_r]
     try:
         while True:
-            ready, _, _ = select.select([sock, wake_r], [], [])
+            ready, _, _ = select.select(watched, [], [])
             if wake_r in ready:
                 os.read(wake_r, 4096)
             _observe(sock, running)

@@ -20,6 +20,8 @@ import ctypes
 import os
 import resource
 import sys
+from collections.abc import Callable
+from functools import partial
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
@@ -88,9 +90,9 @@ def isolate(plan: dict[str, str]) -> None:
     err_fd = int(plan["err_fd"])
     strict = plan["strict"] == "1"
 
-    def layer(name: str, action: object, required: bool) -> None:
+    def layer(name: str, action: Callable[[], object], required: bool) -> None:
         try:
-            action()  # type: ignore[operator]
+            action()
         except OSError as exc:
             if required:
                 os.write(err_fd, f"{name}: {exc.strerror or exc}".encode())
@@ -106,7 +108,7 @@ def isolate(plan: dict[str, str]) -> None:
         layer("network namespace", lambda: unshare(flags), strict)
     for limit in filter(None, plan["rlimits"].split(",")):
         which, soft, hard = (int(part) for part in limit.split(":"))
-        layer("resource limits", lambda w=which, s=soft, h=hard: resource.setrlimit(w, (s, h)), True)
+        layer("resource limits", partial(resource.setrlimit, which, (soft, hard)), True)
     if plan["uid"]:
         layer("unprivileged uid", drop_privileges, True)
     layer("no_new_privs", set_no_new_privs, True)
@@ -126,7 +128,7 @@ def run_script(path: str) -> None:
     """Run `path` as `python -I -S -B path` would: as `__main__`, with its own traceback on error."""
     module = type(sys)("__main__")
     module.__file__ = path
-    module.__builtins__ = __builtins__
+    module.__dict__["__builtins__"] = __builtins__
     sys.modules["__main__"] = module
     sys.argv[:] = [path]
     try:
