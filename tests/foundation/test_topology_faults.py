@@ -29,11 +29,11 @@ from tests.foundation.conftest import server_home
 from tests.support.stack import LOCATION, REPOSITORY, Stack
 
 LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
-  ... on LaunchRunSuccess { run { runId status } } ... on PythonError { message } } }"""
+  ... on LaunchRunSuccess { run { runId status } } ... on PythonError { message }
+  ... on RunConfigValidationInvalid { errors { message } } } }"""
 RUNS = """query($f: RunsFilter) { runsOrError(filter: $f) { ... on Runs { results { runId status
   tags { key value } } } } }"""
 SELECTOR = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": "platform_health"}
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 
 def launch(stack: Stack, tags: dict[str, str] | None = None) -> str:
-    params: dict[str, Any] = {"selector": SELECTOR, "runConfigData": IN_PROCESS}
+    params: dict[str, Any] = {"selector": SELECTOR, "runConfigData": {}}  # jobs run in process by default
     if tags:
         params["executionMetadata"] = {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
     answer = stack.gql(LAUNCH, {"p": params})["launchRun"]
