@@ -194,6 +194,14 @@ class Verdicts:
             print(f"  {'PASS' if ok else 'FAIL'}  {target:<{width}}  {figure}")
         return all(ok for _, ok, _ in self.rows)
 
+    def exit(self, *, quick: bool) -> None:
+        """Print the targets and exit 1 when one failed, except for a `--quick` run, whose smaller data
+        the targets are not stated for."""
+        ok = self.print()
+        if quick:
+            print("\n(--quick: smaller data; the targets are stated for the full run)")
+        raise SystemExit(0 if ok or quick else 1)
+
 
 def table(title: str, header: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> None:
     """A plain fixed-width table: first column left-aligned, the figures right-aligned."""

@@ -422,10 +422,7 @@ def main() -> None:
     bench_search(n, queries, verdicts)
     bench_lifecycle(life, sample, "arrival", verdicts)
     bench_lifecycle(life, sample, "interleaved", None)  # the worst case, reported beside it
-    ok = verdicts.print()
-    if args.quick:
-        print("\n(--quick: smaller data; the targets are stated for the full run)")
-    raise SystemExit(0 if ok or args.quick else 1)
+    verdicts.exit(quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -76,10 +76,7 @@ def main() -> None:
         ratio = times["30-day backfill (one pass)"] / times["baseline: one GROUP BY day"]
         verdicts.check("one day's partition <= 0.3 s", day_s <= 0.3, f"{day_s:.3f} s")
         verdicts.check("30-day backfill <= 1.5x one GROUP BY day", ratio <= 1.5, f"{ratio:.2f}x")
-    ok = verdicts.print()
-    if args.quick:
-        print("\n(--quick: smaller data; the targets are stated for the full run)")
-    raise SystemExit(0 if ok or args.quick else 1)
+    verdicts.exit(quick=args.quick)
 
 
 if __name__ == "__main__":

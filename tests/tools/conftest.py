@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from support.memory_fixtures import namespaces, store  # noqa: F401 - fixtures
 
 from cognitionos_dagster.settings import Settings, load_settings
 from cognitionos_dagster.tools import ToolContext, ToolRegistry

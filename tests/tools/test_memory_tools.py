@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from cognitionos_dagster.db.connection import Database, connect
-from cognitionos_dagster.llm.local_embedding import LocalEmbedder
 from cognitionos_dagster.memory import access
 from cognitionos_dagster.memory.hybrid import RRF_K
 from cognitionos_dagster.memory.namespaces import NamespaceManager
@@ -22,16 +19,6 @@ INCIDENT = ("the nightly import of the vendor catalogue crashed during the secon
 NEAR_SPELLINGS = [f"code XERR4711{c}" for c in "abcdefghijklmnopqrstuvwxyz"]
 
 
-@pytest.fixture
-def store(db: Database) -> Iterator[MemoryStore]:
-    s = MemoryStore(db, LocalEmbedder(384))
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def namespaces(db: Database) -> NamespaceManager:
-    return NamespaceManager(db)
 
 
 def as_user(ctx: ToolContext, store: MemoryStore, user: str) -> ToolContext:
