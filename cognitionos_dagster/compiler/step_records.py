@@ -14,7 +14,7 @@ import logging
 import threading
 from typing import Any
 
-from cognitionos_dagster.db.repositories.executions import ExecutionRepository, StepRecord, StepRow
+from cognitionos_dagster.db.repositories.executions import ExecutionRepository, ExecutionRow, StepRecord, StepRow
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class BufferedExecutions:
         self.flush()
         self.repo.finish(run_id, **kwargs)
 
-    def get(self, run_id: str) -> dict[str, Any] | None:
+    def get(self, run_id: str) -> ExecutionRow | None:
         self.flush()
         return self.repo.get(run_id)
 

@@ -151,7 +151,7 @@ def report(settings: Settings, instance: dg.DagsterInstance, run_id: str) -> Run
             steps[key] = {"status": "failed", "attempts": 1, "output": None,
                           "error": error.message.strip() if error else "failed"}
     status = "success" if run.status == dg.DagsterRunStatus.SUCCESS else "failure"
-    outputs = (row or {}).get("outputs") or {}
+    outputs = (row["outputs"] if row is not None else None) or {}
     return RunReport(run_id, run.tags.get(TAG_WORKFLOW_ID, ""), run.tags.get(TAG_WORKFLOW_VERSION, ""),
                      status, outputs if isinstance(outputs, dict) else {"value": outputs}, steps,
                      asset_report(instance, run))

@@ -10,13 +10,37 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any, Literal, TypedDict, cast
+from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
 from cognitionos_dagster.db.connection import Database
 
 CallKind = Literal["llm", "tool", "embedding"]
+
+
+class CallRow(TypedDict):
+    """A row of `call_records` (migration 0006), as `SELECT *` returns it."""
+
+    id: UUID
+    run_id: str | None
+    step_id: str | None
+    kind: CallKind
+    name: str
+    request_hash: str
+    sequence: int
+    prompt_version: str | None
+    request: dict[str, Any]
+    response: Any
+    status: str
+    error: str | None
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    latency_ms: float | None
+    created_at: datetime
 
 ANSWERED = ("ok", "invalid_output")
 """Statuses of calls that got an answer: it cost tokens, and replay serves it back (an invalid
@@ -105,10 +129,10 @@ class CallRecordRepository:
         )
         return int(row["n"]) if row else 0
 
-    def for_run(self, run_id: str) -> list[dict[str, Any]]:
-        return self.db.fetch_all(
+    def for_run(self, run_id: str) -> list[CallRow]:
+        return cast("list[CallRow]", self.db.fetch_all(  # SELECT * of this table
             "SELECT * FROM call_records WHERE run_id = %s ORDER BY created_at, sequence", (run_id,)
-        )
+        ))
 
 
 def _status_filter(any_status: bool) -> str:

@@ -46,6 +46,28 @@ class StepRow(TypedDict):
     attempts: int
     retry_count: int
     created_at: datetime
+    quality: dict[str, Any] | None  # migration 0016: the gate's verdicts, critique rounds, verifier
+    tool_calls: list[dict[str, Any]] | None  # migration 0017: an agent's tool loop
+
+
+class ExecutionRow(TypedDict):
+    """A row of `workflow_executions` (migration 0002), as `SELECT *` returns it."""
+
+    run_id: str
+    workflow_id: str
+    workflow_version: str
+    spec_sha256: str | None
+    inputs: dict[str, Any]
+    outputs: Any
+    status: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    error: str | None
+    user_id: UUID | None
+    parent_run_id: str | None
+    root_run_id: str | None
+    deterministic_replay: bool
+    created_at: datetime
 
 
 @dataclass
@@ -148,8 +170,9 @@ class ExecutionRepository:
         with self.db.connection() as conn, conn.cursor() as cur:
             cur.executemany(_UPSERT_STEP, [_step_params(rec) for rec in records])
 
-    def get(self, run_id: str) -> dict[str, Any] | None:
-        return self.db.fetch_one("SELECT * FROM workflow_executions WHERE run_id = %s", (run_id,))
+    def get(self, run_id: str) -> ExecutionRow | None:
+        row = self.db.fetch_one("SELECT * FROM workflow_executions WHERE run_id = %s", (run_id,))
+        return cast("ExecutionRow | None", row)  # SELECT * of this table
 
     def steps(self, run_id: str) -> list[StepRow]:
         return cast("list[StepRow]", self.db.fetch_all(  # SELECT * of this table
