@@ -27,6 +27,16 @@ def newest(specs: Iterable[WorkflowSpec], id: str) -> WorkflowSpec:
     return max(found, key=lambda s: (s.version_tuple, s.version))
 
 
+def newest_of_each(specs: Iterable[WorkflowSpec]) -> dict[str, WorkflowSpec]:
+    """Id -> its highest version, in one pass (cross-file checks run it over every loaded spec)."""
+    found: dict[str, WorkflowSpec] = {}
+    for spec in specs:
+        best = found.get(spec.id)
+        if best is None or (spec.version_tuple, spec.version) > (best.version_tuple, best.version):
+            found[spec.id] = spec
+    return found
+
+
 def resolve_ref(specs: Iterable[WorkflowSpec], ref: WorkflowRef) -> WorkflowSpec:
     """`id@version` exactly, or the newest version of `id` when the reference has no version."""
     specs = list(specs)
@@ -84,10 +94,8 @@ def _reference_errors(
 
 def _defined_assets(specs: Iterable[WorkflowSpec]) -> dict[str, WorkflowSpec]:
     """Asset key -> the spec defining it: only a workflow's newest version defines assets."""
-    specs = list(specs)
     found: dict[str, WorkflowSpec] = {}
-    for ident in {s.id for s in specs}:
-        latest = newest(specs, ident)
+    for latest in newest_of_each(specs).values():
         for name in latest.assets:
             found[latest.asset_key(name)] = latest
     return found
@@ -96,6 +104,8 @@ def _defined_assets(specs: Iterable[WorkflowSpec]) -> dict[str, WorkflowSpec]:
 def _asset_reference_errors(
     spec: WorkflowSpec, source: Source, good: list[WorkflowSpec], dropped: set[str]
 ) -> list[SpecError]:
+    if not spec.upstream_assets:
+        return []
     errors = []
     defined = _defined_assets(good)
     for name, key in spec.upstream_assets.items():
@@ -115,7 +125,7 @@ def _asset_reference_errors(
 def _asset_cycles(loaded: Sequence[Loaded]) -> list[tuple[str, SpecError]]:
     """One error per workflow on a cycle of `from_asset` reads (newest versions), at the input that continues it."""
     specs = [spec for spec, _ in loaded]
-    latest = {ident: newest(specs, ident) for ident in sorted({s.id for s in specs})}
+    latest = dict(sorted(newest_of_each(specs).items()))
     graph = {ident: sorted({k.split("/")[0] for k in s.upstream_assets.values()} & set(latest))
              for ident, s in latest.items()}
     cycle = find_cycle(graph)
