@@ -7,6 +7,7 @@ merged here. A run worker gets a repository that compiles only the workflow job 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import dagster as dg
@@ -18,7 +19,7 @@ from cognitionos_dagster.defs.platform import platform_health
 from cognitionos_dagster.defs.quality import quality_definitions
 from cognitionos_dagster.defs.workflows import job_definitions, memory_handoffs, workflow_definitions
 from cognitionos_dagster.integrations.database import DatabaseResource
-from cognitionos_dagster.settings import load_settings
+from cognitionos_dagster.settings import Settings, load_settings
 
 
 def _platform() -> dg.Definitions:
@@ -44,10 +45,41 @@ def build_definitions() -> dg.Definitions:
                                 dg.Definitions(executor=dg.in_process_executor))
 
 
+_last_built: tuple[tuple[Any, ...], dg.Definitions] | None = None
+
+
+def _inputs_of(settings: Settings) -> tuple[Any, ...]:
+    """What the whole location is built from, read cheaply: the settings, and the size and mtime of
+    every spec and resource file (a stat each, no reads)."""
+    files = []
+    for folder in (settings.workflow_specs, settings.resources_dir):
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                with contextlib.suppress(OSError):
+                    stat = path.stat()
+                    files.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return settings.model_dump_json(), tuple(files)
+
+
+def whole_location() -> dg.Definitions:
+    """The whole location, built once per state of its files in this process.
+
+    A code server loads the location twice: Dagster calls `defs` under INITIALIZATION to find the
+    targets, then again under RECONSTRUCTION to build the repository it serves, which asks for
+    everything. Compiling every spec twice doubled the server's start; the second load now reuses
+    the first unless a spec or resource file changed in between."""
+    global _last_built
+    settings = load_settings()
+    inputs = _inputs_of(settings)
+    if _last_built is None or _last_built[0] != inputs:
+        _last_built = (inputs, build_definitions())
+    return _last_built[1]
+
+
 def build_location() -> dg.Definitions | dg.RepositoryDefinition:
     """The whole location for a code server; for a run or step worker, one job on demand."""
     if not reconstructing():
-        return build_definitions()
+        return whole_location()
     settings = load_settings()
     shared = _location_wide()
 
@@ -55,4 +87,4 @@ def build_location() -> dg.Definitions | dg.RepositoryDefinition:
         defs = job_definitions(settings, job_name)
         return dg.Definitions.merge(defs, shared) if defs else None
 
-    return per_job_repository(one, build_definitions)
+    return per_job_repository(one, whole_location)

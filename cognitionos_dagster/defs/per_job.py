@@ -52,10 +52,19 @@ class PerJobRepositoryData(RepositoryData):
             self._jobs[job_name] = defs.resolve_job_def(job_name)
         return self._jobs[job_name]
 
+    def _whole_loaded(self) -> bool:
+        """A code server loads the location under RECONSTRUCTION too, then asks for everything
+        (`load_all_definitions`) and for each job's snapshot in turn: those jobs are compiled already."""
+        return "whole" in self.__dict__
+
     def get_job(self, job_name: str) -> dg.JobDefinition:
+        if self._whole_loaded():
+            return self.whole.get_job(job_name)
         return self._built(job_name) or self.whole.get_job(job_name)
 
     def has_job(self, job_name: str) -> bool:
+        if self._whole_loaded():
+            return self.whole.has_job(job_name)
         return self._built(job_name) is not None or self.whole.has_job(job_name)
 
     # Everything else: the whole location (the methods RepositoryData declares, listed once).

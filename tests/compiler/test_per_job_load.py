@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import dagster as dg
 from dagster._core.definitions.definitions_load_context import DefinitionsLoadContext, DefinitionsLoadType
 
 from cognitionos_dagster.definitions import defs
@@ -63,3 +64,42 @@ def test_run_worker_ignores_other_specs_and_falls_back_for_other_jobs(write_spec
     assert "whole" not in vars(data)
     assert data.get_job("platform_health").name == "platform_health"  # not a workflow: the whole location
     assert "whole" in vars(data)
+
+
+def test_a_code_server_compiles_the_location_once(write_spec: Writer, monkeypatch) -> None:
+    """Dagster's code server calls `defs` under INITIALIZATION, then under RECONSTRUCTION for the
+    repository it serves, then asks for every definition and each job's snapshot: one compile in all,
+    and each job is the whole location's, not compiled again."""
+    import sys
+
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._grpc.server import LoadedRepositories
+
+    from cognitionos_dagster.defs import assembly
+
+    write_spec("child", CHILD)
+    write_spec("parent", PARENT)
+    builds: list[int] = []
+    real = assembly.build_definitions
+
+    def counted() -> object:
+        builds.append(1)
+        return real()
+
+    monkeypatch.setattr(assembly, "build_definitions", counted)
+
+    def serve() -> dg.RepositoryDefinition:
+        origin = LoadableTargetOrigin(executable_path=sys.executable, module_name="cognitionos_dagster.definitions")
+        with DefinitionsLoadContext.scoped(DefinitionsLoadContext(load_type=DefinitionsLoadType.INITIALIZATION)):
+            return next(iter(LoadedRepositories(origin, None, [], None).definitions_by_name.values()))
+
+    repo = serve()
+    data = repo._repository_data
+    assert isinstance(data, PerJobRepositoryData) and "whole" in vars(data)
+    for name in ("parent__v2_0_0", "parent", "child__v1_0_0"):
+        assert repo.get_job(name) is data.whole.get_job(name), name
+    assert len(builds) == 1
+
+    write_spec("child", CHILD.replace("default: 2", "default: 25"))  # a changed file: built again
+    serve()
+    assert len(builds) == 2
