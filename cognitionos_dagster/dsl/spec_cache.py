@@ -22,7 +22,7 @@ import os
 import pickle
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from cognitionos_dagster.dsl import formats
@@ -106,8 +106,16 @@ class SpecCache:
             return None
         if (stat.st_size, stat.st_mtime_ns) != (entry.size, entry.mtime_ns):
             return None
-        if entry.stored_ns - entry.mtime_ns < _RACY_NS and _sha256(file) != entry.sha256:
-            return None
+        if entry.stored_ns - entry.mtime_ns < _RACY_NS:
+            now = time.time_ns()  # before reading: an edit after this point gets a later mtime
+            if _sha256(file) != entry.sha256:
+                return None
+            if now - entry.mtime_ns >= _RACY_NS:
+                # Verified outside the window: trust size and mtime from here on (a folder written just
+                # before its first load, a fresh checkout, is otherwise re-hashed at every load).
+                entry = replace(entry, stored_ns=now)
+                self.index[str(file)] = entry
+                self._dirty = True
         return entry
 
     def save(self) -> None:

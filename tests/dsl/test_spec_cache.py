@@ -85,3 +85,42 @@ def test_a_closure_reads_only_its_workflows(folder: Path, tmp_path: Path, parsed
     by_job = load_closure([folder], result.specs[1].job_name, catalog=real_catalog(), cache=SpecCache(cache))
     assert {s.job_name for s in by_job.specs} >= {result.specs[1].job_name}
     assert load_closure([folder], "no_such_job", catalog=real_catalog(), cache=SpecCache(cache)).specs == []
+
+
+def test_a_racy_entry_is_trusted_once_verified_outside_the_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file indexed right after it was written is re-hashed at each load until a load verifies it at
+    least the window after its mtime; from then on size and mtime suffice (a fresh checkout would
+    otherwise be read in full by every run worker)."""
+    from cognitionos_dagster.dsl import spec_cache
+
+    cache_dir, spec_file = tmp_path / "cache", tmp_path / "specs" / "health_check.yaml"
+    spec_file.parent.mkdir()
+    shutil.copy(PROJECT_ROOT / "workflow_specs" / "health_check.yaml", spec_file)
+    load_specs([spec_file.parent], catalog=real_catalog(), cache=SpecCache(cache_dir))  # indexed at once: racy
+    stat = spec_file.stat()
+
+    def swap_content() -> None:  # same size, same mtime, other bytes: only a hash can tell
+        text = spec_file.read_bytes()
+        spec_file.write_bytes(text.replace(b"health", b"HEALTH", 1))
+        os.utime(spec_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    def restore() -> None:
+        shutil.copy(PROJECT_ROOT / "workflow_specs" / "health_check.yaml", spec_file)
+        os.utime(spec_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+    swap_content()
+    assert SpecCache(cache_dir).header(spec_file) is None  # still racy: the hash catches the swap
+    restore()
+
+    real_now = spec_cache.time.time_ns
+    monkeypatch.setattr(spec_cache.time, "time_ns", lambda: real_now() + 3_000_000_000)
+    verified = SpecCache(cache_dir)
+    assert verified.header(spec_file) is not None
+    verified.save()
+    monkeypatch.undo()
+
+    swap_content()
+    header = SpecCache(cache_dir).header(spec_file)  # trusted on size and mtime now, the file unread
+    assert header is not None and header.stored_ns - header.mtime_ns >= 2_000_000_000
