@@ -176,7 +176,7 @@ def workflows(
         print_json(rows)
         return
     for row in rows:
-        console.print(f"{row['id']:<24} {row['version']:<10} {row.get('name') or ''}  {row.get('source_path') or ''}",
+        console.print(f"{row['id']:<24} {row['version']:<10} {row['name']}  {row['source_path'] or ''}",
                       markup=False, highlight=False)
     if not rows:
         console.print("no workflows registered yet: run `cognos lint`")

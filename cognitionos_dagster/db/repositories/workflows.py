@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol, TypeVar
+from datetime import datetime
+from typing import Any, Literal, Protocol, TypedDict, TypeVar, cast
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -60,7 +61,28 @@ class RegistrableSpec(Protocol):
 # then the prerelease text (exact semver precedence for prereleases is not needed to pick "newest").
 _CORE = "string_to_array(split_part(split_part(version, '+', 1), '-', 1), '.')::int[]"
 _NEWEST_FIRST = f"{_CORE} DESC, (strpos(split_part(version, '+', 1), '-') = 0) DESC, version DESC"
-_COLUMNS = "id, version, name, description, spec_sha256, source_path, schedule, created_at, is_active"
+class WorkflowRow(TypedDict):
+    """A registered version as the registry lists it: the `workflows` table without its definition
+    and owner (migration 0002)."""
+
+    id: str
+    version: str
+    name: str
+    description: str | None
+    spec_sha256: str
+    source_path: str | None
+    schedule: str | None
+    created_at: datetime
+    is_active: bool
+
+
+class WorkflowDefinitionRow(WorkflowRow):
+    """One version with the spec it was registered with (`definition`, the spec as JSON)."""
+
+    definition: dict[str, Any]
+
+
+_COLUMNS = ", ".join(WorkflowRow.__annotations__)
 
 
 S = TypeVar("S", bound=RegistrableSpec)
@@ -123,25 +145,28 @@ class WorkflowRegistry:
             raise _refusal(spec, f"the registry cannot store workflow {spec.id}: {reason}",
                            "remove or shorten the value the message names, then lint again") from None
 
-    def list(self, *, versions: bool = False) -> builtins.list[dict[str, Any]]:
+    def list(self, *, versions: bool = False) -> builtins.list[WorkflowRow]:
         """One row per workflow (its newest version), or every version with `versions=True`; newest first per id."""
-        rows = self.db.fetch_all(f"SELECT {_COLUMNS} FROM workflows ORDER BY id, {_NEWEST_FIRST}")
+        rows = cast("builtins.list[WorkflowRow]",
+                    self.db.fetch_all(f"SELECT {_COLUMNS} FROM workflows ORDER BY id, {_NEWEST_FIRST}"))
         if versions:
             return rows
-        newest: dict[str, dict[str, Any]] = {}
+        newest: dict[str, WorkflowRow] = {}
         for row in rows:
             newest.setdefault(row["id"], row)
         return builtins.list(newest.values())
 
-    def get(self, id: str, version: str | None = None) -> dict[str, Any] | None:
+    def get(self, id: str, version: str | None = None) -> WorkflowDefinitionRow | None:
         """One registered version with its definition; the newest when `version` is None."""
         if version is not None:
-            return self.db.fetch_one(
+            row = self.db.fetch_one(
                 f"SELECT {_COLUMNS}, definition FROM workflows WHERE id = %s AND version = %s", (id, version)
             )
-        return self.db.fetch_one(
-            f"SELECT {_COLUMNS}, definition FROM workflows WHERE id = %s ORDER BY {_NEWEST_FIRST} LIMIT 1", (id,)
-        )
+        else:
+            row = self.db.fetch_one(
+                f"SELECT {_COLUMNS}, definition FROM workflows WHERE id = %s ORDER BY {_NEWEST_FIRST} LIMIT 1", (id,)
+            )
+        return cast("WorkflowDefinitionRow | None", row)
 
 
 def _refusal(spec: RegistrableSpec, message: str, hint: str) -> SpecError:
