@@ -26,14 +26,10 @@ from cognitionos_dagster.cli.dev import prepare_instance
 from cognitionos_dagster.db import embedded
 from cognitionos_dagster.db.urls import with_database
 from tests.foundation.conftest import server_home
-from tests.support.stack import LOCATION, REPOSITORY, Stack
+from tests.support.stack import Stack
 
-LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
-  ... on LaunchRunSuccess { run { runId status } } ... on PythonError { message }
-  ... on RunConfigValidationInvalid { errors { message } } } }"""
 RUNS = """query($f: RunsFilter) { runsOrError(filter: $f) { ... on Runs { results { runId status
   tags { key value } } } } }"""
-SELECTOR = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": "platform_health"}
 
 
 @pytest.fixture
@@ -53,12 +49,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 
 def launch(stack: Stack, tags: dict[str, str] | None = None) -> str:
-    params: dict[str, Any] = {"selector": SELECTOR, "runConfigData": {}}  # jobs run in process by default
-    if tags:
-        params["executionMetadata"] = {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
-    answer = stack.gql(LAUNCH, {"p": params})["launchRun"]
-    assert answer["__typename"] == "LaunchRunSuccess", answer
-    return str(answer["run"]["runId"])
+    return stack.launch("platform_health", tags=tags)  # jobs run in process by default
 
 
 def run_worker(stack: Stack, known: set[int], timeout: float = 60) -> psutil.Process:

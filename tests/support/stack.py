@@ -32,6 +32,12 @@ _LOADED = """{ workspaceOrError { ... on Workspace { locationEntries { name load
   ... on PythonError { message } } } } } }"""
 
 
+_LAUNCH = """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
+  ... on LaunchRunSuccess { run { runId status } } ... on PythonError { message }
+  ... on RunConfigValidationInvalid { errors { message } } } }"""
+_TIMES = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status creationTime startTime endTime } } }"""
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -153,6 +159,20 @@ class Stack:
                         and location["__typename"] == "RepositoryLocation")
 
         self._wait("the code location in the webserver", loaded, self.timeout)
+
+    def launch(self, job: str, run_config: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> str:
+        """Launch `job` through GraphQL (the webserver queues it; the daemon starts it); its run id."""
+        params: dict[str, Any] = {"selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY,
+                                               "jobName": job}, "runConfigData": run_config or {}}
+        if tags:
+            params["executionMetadata"] = {"tags": [{"key": k, "value": v} for k, v in tags.items()]}
+        answer = self.gql(_LAUNCH, {"p": params})["launchRun"]
+        assert answer["__typename"] == "LaunchRunSuccess", answer
+        return str(answer["run"]["runId"])
+
+    def run_times(self, run_id: str) -> dict[str, Any]:
+        """status, creationTime (queued), startTime and endTime (epoch seconds) of a run."""
+        return dict(self.gql(_TIMES, {"id": run_id})["runOrError"])
 
     def run_status(self, run_id: str) -> str:
         query = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
