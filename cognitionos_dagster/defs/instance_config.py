@@ -21,6 +21,8 @@ LLM_HEAVY_TAG = "cognitionos/llm-heavy"
 
 MAX_CONCURRENT_RUNS = 8
 LLM_HEAVY_LIMIT = 2
+DEQUEUE_INTERVAL_SECONDS = 1
+"""How often the daemon looks at the queue (Dagster's default, 5 s, is most of a queued run's wait to start)."""
 RUN_MONITORING_POLL_SECONDS = 30
 """How often the daemon checks started runs; a killed run worker is marked failed within this."""
 
@@ -78,6 +80,8 @@ def instance_config(storage_url: str, launcher: Launcher = "local") -> dict[str,
                 ],
                 "max_user_code_failure_retries": CODE_SERVER_RETRIES,
                 "user_code_failure_retry_delay": CODE_SERVER_RETRY_DELAY,
+                "dequeue_interval_seconds": DEQUEUE_INTERVAL_SECONDS,
+                "dequeue_use_threads": True,  # launches of a burst overlap their waits on the code server
             },
         },
         # Declarative automation (`automation: eager` on workflow assets): the daemon evaluates automation

@@ -13,6 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cognitionos_dagster.cli.main import app
+from cognitionos_dagster.defs.instance_config import instance_config
 from cognitionos_dagster.settings import PROJECT_ROOT, Settings
 
 DEPLOY = PROJECT_ROOT / "deploy"
@@ -68,8 +69,11 @@ def test_helm_values_parse_and_name_the_topology() -> None:
     values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
     assert values["postgresql"]["enabled"] is False
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
-    limits = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]["tagConcurrencyLimits"]
-    assert {"key": "cognitionos/llm-heavy", "value": "true", "limit": 2} in limits
+    queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert {"key": "cognitionos/llm-heavy", "value": "true", "limit": 2} in queue["tagConcurrencyLimits"]
+    local = instance_config("postgresql://u@h/d")["run_coordinator"]["config"]  # the chart's queue is ours
+    assert (queue["maxConcurrentRuns"], queue["dequeueIntervalSeconds"], queue["dequeueUseThreads"]) == (
+        local["max_concurrent_runs"], local["dequeue_interval_seconds"], local["dequeue_use_threads"])
     deployment = values["dagster-user-deployments"]["deployments"][0]
     assert deployment["dagsterApiGrpcArgs"][:2] == ["-m", "cognitionos_dagster.definitions"]
     job = next(m for m in values["extraManifests"] if m["kind"] == "Job")

@@ -52,6 +52,9 @@ def test_the_instance_dagster_builds_from_it(dagster_instance: dg.DagsterInstanc
     limits = {(limit["key"], limit["value"]["applyLimitPerUniqueValue"] if isinstance(limit["value"], dict)
                else limit["value"]): limit["limit"] for limit in queue.tag_concurrency_limits}
     assert limits[(LLM_HEAVY_TAG, "true")] == LLM_HEAVY_LIMIT
+    # The daemon looks at the queue every second and launches in threads (Dagster: every 5 s, serially).
+    assert dagster_instance.run_coordinator.dequeue_interval_seconds == 1
+    assert dagster_instance.run_coordinator.dequeue_use_threads
     assert dagster_instance.run_monitoring_enabled
 
 
