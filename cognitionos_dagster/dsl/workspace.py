@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from cognitionos_dagster.dsl.expressions import has_expression
 from cognitionos_dagster.dsl.graph import find_cycle
@@ -19,12 +20,16 @@ from cognitionos_dagster.errors import SpecError
 Loaded = tuple[WorkflowSpec, Source]
 
 
+def _precedence(spec: WorkflowSpec) -> tuple[Any, ...]:
+    return spec.version_tuple, spec.version
+
+
 def newest(specs: Iterable[WorkflowSpec], id: str) -> WorkflowSpec:
     """The highest version (semantic-version precedence) of workflow `id`."""
     found = [s for s in specs if s.id == id]
     if not found:
         raise SpecError(f"no workflow with id `{id}`", hint="run `cognos workflows` to list the known workflows")
-    return max(found, key=lambda s: (s.version_tuple, s.version))
+    return max(found, key=_precedence)
 
 
 def newest_of_each(specs: Iterable[WorkflowSpec]) -> dict[str, WorkflowSpec]:
@@ -32,7 +37,7 @@ def newest_of_each(specs: Iterable[WorkflowSpec]) -> dict[str, WorkflowSpec]:
     found: dict[str, WorkflowSpec] = {}
     for spec in specs:
         best = found.get(spec.id)
-        if best is None or (spec.version_tuple, spec.version) > (best.version_tuple, best.version):
+        if best is None or _precedence(spec) > _precedence(best):
             found[spec.id] = spec
     return found
 
@@ -73,7 +78,8 @@ def _duplicates(loaded: Sequence[Loaded]) -> tuple[list[Loaded], list[SpecError]
 
 
 def _reference_errors(
-    spec: WorkflowSpec, source: Source, good: list[WorkflowSpec], dropped: set[str]
+    spec: WorkflowSpec, source: Source, good: list[WorkflowSpec], dropped: set[str],
+    defined: dict[str, WorkflowSpec],
 ) -> list[SpecError]:
     errors = []
     for i, step in enumerate(spec.steps):
@@ -89,7 +95,7 @@ def _reference_errors(
             errors.append(source.error(("steps", i, "workflow"), reason))
             continue
         errors += _child_input_errors(step.id, step.input, child, source, ("steps", i, "input"))
-    return errors + _asset_reference_errors(spec, source, good, dropped)
+    return errors + _asset_reference_errors(spec, source, defined, dropped)
 
 
 def _defined_assets(specs: Iterable[WorkflowSpec]) -> dict[str, WorkflowSpec]:
@@ -102,12 +108,9 @@ def _defined_assets(specs: Iterable[WorkflowSpec]) -> dict[str, WorkflowSpec]:
 
 
 def _asset_reference_errors(
-    spec: WorkflowSpec, source: Source, good: list[WorkflowSpec], dropped: set[str]
+    spec: WorkflowSpec, source: Source, defined: dict[str, WorkflowSpec], dropped: set[str]
 ) -> list[SpecError]:
-    if not spec.upstream_assets:
-        return []
     errors = []
-    defined = _defined_assets(good)
     for name, key in spec.upstream_assets.items():
         if key in defined or key.split("/")[0] == spec.id:  # own asset: reported by lint
             continue
@@ -185,9 +188,10 @@ def cross_check(loaded: Sequence[Loaded]) -> tuple[list[WorkflowSpec], list[Spec
     dropped: set[str] = set()
     while True:
         good = [spec for spec, _ in current]
+        defined = _defined_assets(good)  # once per round: every spec reading an asset looks it up
         bad: dict[str, list[SpecError]] = {}
         for spec, source in current:
-            found = _reference_errors(spec, source, good, dropped)
+            found = _reference_errors(spec, source, good, dropped, defined)
             if found:
                 bad[spec.ref] = found
         if not bad:
