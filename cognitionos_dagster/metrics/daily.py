@@ -22,8 +22,6 @@ from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.errors import ConfigError
 
 TASK_STATUSES = ("succeeded", "failed", "escalated", "skipped")
-GROUNDING_COLUMN = "hallucinated"
-"""Boolean on quality_gate_results, set by the gate's grounding scorer."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ _SELECT = """
            count(*)::int AS task_count,
            avg(s.confidence) AS avg_confidence,
            avg(s.quality_score) AS avg_quality_score,
-           {hallucination} AS hallucination_rate,
+           avg(s.hallucinated::int)::float8 AS hallucination_rate,
            round(avg(s.latency_ms))::int AS avg_latency_ms,
            round(percentile_disc(0.95) WITHIN GROUP (ORDER BY s.latency_ms))::int AS p95_latency_ms,
            round(percentile_disc(0.99) WITHIN GROUP (ORDER BY s.latency_ms))::int AS p99_latency_ms,
@@ -65,28 +63,23 @@ _SELECT = """
            avg((s.attempts > 1)::int)::float8 AS retry_rate,
            avg((s.status <> 'succeeded')::int)::float8 AS failure_rate
     FROM (
-        SELECT st.execution_id, st.step_id, st.agent_role, st.status, st.attempts, st.latency_ms, st.cost_usd,
-               st.confidence, st.quality_score, st.input_tokens, st.output_tokens,
+        SELECT st.agent_role, st.status, st.attempts, st.latency_ms, st.cost_usd,
+               st.confidence, st.quality_score, st.input_tokens, st.output_tokens, st.hallucinated,
                st.agent_role COLLATE "C" AS role_key, coalesce(st.model, '') COLLATE "C" AS model_key,
                (st.completed_at AT TIME ZONE 'UTC')::date AS completed_at_day
         FROM workflow_execution_steps st
         WHERE st.agent_role IS NOT NULL AND st.completed_at >= %(start)s AND st.completed_at < %(end)s
           AND st.status = ANY(%(statuses)s)
-    ) s {join}
+    ) s
     WHERE (%(role)s::text IS NULL OR s.role_key = %(role)s)
     GROUP BY s.completed_at_day, s.role_key, s.model_key
 """
 
 
-# A step's grounding verdict: NULL when its gate had no context to check against, so a day whose
-# steps have no verdict at all averages to NULL ("no grounding signal"), never to a made-up 0.
-_QUERY = sql.SQL(_SELECT).format(
-    hallucination=sql.SQL("avg(g.flag::int)::float8"),
-    join=sql.SQL(
-        "LEFT JOIN LATERAL (SELECT bool_or(r.{col}) AS flag FROM quality_gate_results r "
-        "WHERE r.run_id = s.execution_id AND r.step_id = s.step_id) g ON true"
-    ).format(col=sql.Identifier(GROUNDING_COLUMN)),
-)
+# A step's grounding verdict (`hallucinated`, kept on the step row from its gate results by migration
+# 0018's triggers) is NULL when its gate had no context to check against, so a day whose steps have
+# no verdict at all averages to NULL ("no grounding signal"), never to a made-up 0.
+_QUERY = sql.SQL(_SELECT)
 
 
 # The grouping sorts one narrow tuple per step; PostgreSQL's default 4 MB spilled it to disk

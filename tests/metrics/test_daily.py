@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 import pytest
 
@@ -94,3 +94,23 @@ def test_hallucination_rate_comes_from_the_gate_results_once_they_carry_a_verdic
                    "SELECT execution_id, step_id, agent_role, true, %s FROM workflow_execution_steps "
                    "WHERE step_id = %s", (flag, step))
     assert compute(db, DAY)[0].hallucination_rate == pytest.approx(1 / 3)
+
+
+def test_a_verdict_recorded_before_its_step_row_counts_and_a_rerecorded_step_keeps_it(db: Database,
+                                                                                      seed: Seed) -> None:
+    """The gate may write its result before the step's row exists (the row then starts from it), and
+    recording the step again (its final status) must not drop the verdict."""
+    db.execute("INSERT INTO quality_gate_results (run_id, step_id, agent_role, passed, hallucinated) "
+               "VALUES ('run-early', 's0', 'planner', true, false), ('run-early', 's0', 'planner', true, true)")
+    seed(DAY, "planner", [100.0, 100.0])
+    db.execute("INSERT INTO workflow_executions (run_id, workflow_id, workflow_version, status) "
+               "VALUES ('run-early', 'wf', '1.0.0', 'succeeded')")
+    upsert = ("INSERT INTO workflow_execution_steps (execution_id, step_id, step_type, status, completed_at, "
+              "agent_role, latency_ms) VALUES ('run-early', 's0', 'agent', %s, %s, 'planner', 100) "
+              "ON CONFLICT (execution_id, step_id) DO UPDATE SET status = EXCLUDED.status")
+    noon = datetime.combine(DAY, time(12), UTC)
+    db.execute(upsert, ("succeeded", noon))
+    db.execute(upsert, ("succeeded", noon))  # recorded again
+    row = db.fetch_one("SELECT hallucinated FROM workflow_execution_steps WHERE execution_id = 'run-early'")
+    assert row == {"hallucinated": True}
+    assert compute(db, DAY)[0].hallucination_rate == pytest.approx(1.0)  # the seeded steps have no verdict

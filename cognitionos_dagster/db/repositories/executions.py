@@ -48,6 +48,7 @@ class StepRow(TypedDict):
     created_at: datetime
     quality: dict[str, Any] | None  # migration 0016: the gate's verdicts, critique rounds, verifier
     tool_calls: list[dict[str, Any]] | None  # migration 0017: an agent's tool loop
+    hallucinated: bool | None  # migration 0018: OR of its gate results' grounding verdicts (kept by triggers)
 
 
 class ExecutionRow(TypedDict):
