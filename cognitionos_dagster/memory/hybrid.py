@@ -9,8 +9,7 @@ of them found still gets in.
 Every statement runs in the caller's transaction, after `access.act_as`: row-level security
 on `memories` and `memory_embeddings` decides what either ranking can see, for every
 namespace at once. The text ranking's candidates come from `cognitionos_text_matches`
-(migration 0017: the GIN index, which row-level security would otherwise keep unused; 0019:
-on the stored `text_search` vector, so ranking does not parse the text again); the
+(migration 0017: the GIN index, which row-level security would otherwise keep unused); the
 vector ranking walks the HNSW index and, as `MemoryStore.search` does, falls back to the
 exact order when the index walk comes back short under the filters.
 """

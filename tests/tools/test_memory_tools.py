@@ -6,7 +6,6 @@ import pytest
 
 from cognitionos_dagster.db.connection import Database, connect
 from cognitionos_dagster.memory import access
-from cognitionos_dagster.memory.compression import compress_text
 from cognitionos_dagster.memory.hybrid import RRF_K
 from cognitionos_dagster.memory.namespaces import NamespaceManager
 from cognitionos_dagster.memory.store import MemoryStore
@@ -153,32 +152,3 @@ def test_no_memory_provider_is_a_clear_failure(ctx: ToolContext) -> None:
         out = default_registry().run(tool, data, ctx)
         assert not out.success
         assert f"{tool} needs a memory provider, and none is configured" in (out.error or "")
-
-
-def test_the_text_ranking_follows_a_compressed_memory_to_its_summary(store: MemoryStore,
-                                                                     namespaces: NamespaceManager) -> None:
-    """The text-search vector is stored (migration 0019) and follows the text: compression replaces the
-    content with its summary, so the old words stop matching and the summary's start to; a flag flip
-    leaves the vector as it was."""
-    namespaces.create("notes", "alice")
-    kept = store.store("notes", "alice", "ERR4711 in the vendor header parser")
-    alice = access.find_user(store.db, "alice")
-
-    def matches(words: str) -> list[str]:
-        with connect(store.db.url) as conn:
-            conn.execute("SET ROLE cognitionos_app")
-            conn.execute("SELECT set_config('cognitionos.user_id', %s, false)", (alice,))
-            return [r["id"] for r in conn.execute(
-                "SELECT memory_id::text AS id FROM cognitionos_text_matches(%s, NULL, true, 10)", (words,))]
-
-    assert matches("ERR4711") == [kept]
-    with connect(store.db.url) as owner:  # as the lifecycle's compression step leaves a row
-        owner.execute("UPDATE memories SET content_compressed = %s, content = NULL, compressed = true, "
-                      "summary = 'parser fault summarised' WHERE id = %s",
-                      (compress_text("ERR4711 in the vendor header parser"), kept))
-        before = owner.execute("SELECT text_search::text AS v FROM memories WHERE id = %s", (kept,)).fetchone()
-        owner.execute("UPDATE memories SET archived = true WHERE id = %s", (kept,))
-        after = owner.execute("SELECT text_search::text AS v FROM memories WHERE id = %s", (kept,)).fetchone()
-    assert before == after and before is not None and "summaris" in before["v"]
-    assert matches("ERR4711") == []
-    assert matches("summarised fault") == [kept]
