@@ -18,7 +18,7 @@ from typing import Any
 
 from psycopg import sql
 
-from cognitionos_dagster.db.connection import Database
+from cognitionos_dagster.db.connection import Database, DictConnection
 from cognitionos_dagster.errors import ConfigError
 
 TASK_STATUSES = ("succeeded", "failed", "escalated", "skipped")
@@ -48,7 +48,10 @@ class MetricsRow:
         return {**asdict(self), "day": self.day.isoformat()}
 
 
-_SELECT = """
+# A step's grounding verdict (`hallucinated`, kept on the step row from its gate results by migration
+# 0018's triggers) is NULL when its gate had no context to check against, so a day whose steps have
+# no verdict at all averages to NULL ("no grounding signal"), never to a made-up 0.
+_QUERY = """
     SELECT s.completed_at_day AS day, s.role_key AS agent_role, s.model_key AS model,
            count(*)::int AS task_count,
            avg(s.confidence) AS avg_confidence,
@@ -73,13 +76,8 @@ _SELECT = """
     ) s
     WHERE (%(role)s::text IS NULL OR s.role_key = %(role)s)
     GROUP BY s.completed_at_day, s.role_key, s.model_key
+    ORDER BY 1, 2, 3
 """
-
-
-# A step's grounding verdict (`hallucinated`, kept on the step row from its gate results by migration
-# 0018's triggers) is NULL when its gate had no context to check against, so a day whose steps have
-# no verdict at all averages to NULL ("no grounding signal"), never to a made-up 0.
-_QUERY = sql.SQL(_SELECT)
 
 
 # The grouping sorts one narrow tuple per step; PostgreSQL's default 4 MB spilled it to disk
@@ -101,15 +99,16 @@ def check_day(day: date, *, today: date | None = None) -> date:
     return day
 
 
+def _computed(conn: DictConnection, first: date, last: date | None, role: str | None) -> list[dict[str, Any]]:
+    start, end = day_bounds(first, last or first)
+    conn.execute(_WORK_MEM)
+    return conn.execute(_QUERY, {"start": start, "end": end, "statuses": list(TASK_STATUSES), "role": role}).fetchall()
+
+
 def compute(db: Database, first: date, last: date | None = None, *, role: str | None = None) -> list[MetricsRow]:
     """The rows for the days first..last (inclusive), ordered by day, role, model; nothing is written."""
-    start, end = day_bounds(first, last or first)
-    params = {"start": start, "end": end, "statuses": list(TASK_STATUSES), "role": role}
-    query = sql.SQL("{} ORDER BY 1, 2, 3").format(_QUERY)
     with db.connection() as conn:
-        conn.execute(_WORK_MEM)
-        rows = conn.execute(query, params).fetchall()
-    return [MetricsRow(**row) for row in rows]
+        return [MetricsRow(**row) for row in _computed(conn, first, last, role)]
 
 
 def materialize(db: Database, first: date, last: date | None = None) -> list[MetricsRow]:
@@ -118,7 +117,6 @@ def materialize(db: Database, first: date, last: date | None = None) -> list[Met
     Other days' rows are untouched; a day without tasks ends with no rows (never zero rows of figures).
     """
     start, end = day_bounds(first, last or first)
-    params = {"start": start, "end": end, "statuses": list(TASK_STATUSES), "role": None}
     columns = [f for f in MetricsRow.__dataclass_fields__ if f != "day"]
     insert = sql.SQL(
         "INSERT INTO agent_metrics (time_window_start, time_window_end, {columns}) VALUES ({values})"
@@ -126,10 +124,9 @@ def materialize(db: Database, first: date, last: date | None = None) -> list[Met
         columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
         values=sql.SQL(", ").join(sql.Placeholder() * (len(columns) + 2)))
     with db.connection() as conn:
-        conn.execute(_WORK_MEM)
         # A plain SELECT, then the rows inserted: PostgreSQL never runs the SELECT of an INSERT ... SELECT
         # in parallel, and over a month of steps the parallel scan and sort are most of the time.
-        computed = conn.execute(sql.SQL("{} ORDER BY 1, 2, 3").format(_QUERY), params).fetchall()
+        computed = _computed(conn, first, last, None)
         conn.execute("DELETE FROM agent_metrics WHERE time_window_start >= %s AND time_window_start < %s",
                      (start, end))
         with conn.cursor() as cursor:
