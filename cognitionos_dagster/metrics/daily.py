@@ -51,37 +51,45 @@ class MetricsRow:
 # A step's grounding verdict (`hallucinated`, kept on the step row from its gate results by migration
 # 0018's triggers) is NULL when its gate had no context to check against, so a day whose steps have
 # no verdict at all averages to NULL ("no grounding signal"), never to a made-up 0.
+#
+# The groups are hashed on parallel workers, each group's latencies gathered into an array, and the
+# two percentiles taken from that array afterwards, one small sort per group. Written as
+# `percentile_disc(...) WITHIN GROUP` in the grouping itself, an ordered-set aggregate rules out
+# hashing: every step would be sorted by group first, which was most of a backfill's time
+# (docs/benchmarks.md). The hash plan relies on migration 0019's statistics on the grouping keys.
 _QUERY = """
-    SELECT s.completed_at_day AS day, s.role_key AS agent_role, s.model_key AS model,
-           count(*)::int AS task_count,
-           avg(s.confidence) AS avg_confidence,
-           avg(s.quality_score) AS avg_quality_score,
-           avg(s.hallucinated::int)::float8 AS hallucination_rate,
-           round(avg(s.latency_ms))::int AS avg_latency_ms,
-           round(percentile_disc(0.95) WITHIN GROUP (ORDER BY s.latency_ms))::int AS p95_latency_ms,
-           round(percentile_disc(0.99) WITHIN GROUP (ORDER BY s.latency_ms))::int AS p99_latency_ms,
-           sum(s.cost_usd) / count(*) AS avg_cost_per_task,
-           coalesce(sum(coalesce(s.input_tokens, 0) + coalesce(s.output_tokens, 0)), 0)::bigint AS total_tokens_used,
-           avg((s.status = 'succeeded')::int)::float8 AS success_rate,
-           avg((s.attempts > 1)::int)::float8 AS retry_rate,
-           avg((s.status <> 'succeeded')::int)::float8 AS failure_rate
+    SELECT g.day, g.agent_role, g.model, g.task_count, g.avg_confidence, g.avg_quality_score,
+           g.hallucination_rate, g.avg_latency_ms,
+           round(p.latencies[1])::int AS p95_latency_ms, round(p.latencies[2])::int AS p99_latency_ms,
+           g.avg_cost_per_task, g.total_tokens_used, g.success_rate, g.retry_rate, g.failure_rate
     FROM (
-        SELECT st.agent_role, st.status, st.attempts, st.latency_ms, st.cost_usd,
-               st.confidence, st.quality_score, st.input_tokens, st.output_tokens, st.hallucinated,
-               st.agent_role COLLATE "C" AS role_key, coalesce(st.model, '') COLLATE "C" AS model_key,
-               (st.completed_at AT TIME ZONE 'UTC')::date AS completed_at_day
+        SELECT (st.completed_at AT TIME ZONE 'UTC')::date AS day, st.agent_role, coalesce(st.model, '') AS model,
+               count(*)::int AS task_count,
+               avg(st.confidence) AS avg_confidence,
+               avg(st.quality_score) AS avg_quality_score,
+               avg(st.hallucinated::int)::float8 AS hallucination_rate,
+               round(avg(st.latency_ms))::int AS avg_latency_ms,
+               array_agg(st.latency_ms) FILTER (WHERE st.latency_ms IS NOT NULL) AS latencies,
+               sum(st.cost_usd) / count(*) AS avg_cost_per_task,
+               coalesce(sum(coalesce(st.input_tokens, 0) + coalesce(st.output_tokens, 0)), 0)::bigint
+                   AS total_tokens_used,
+               avg((st.status = 'succeeded')::int)::float8 AS success_rate,
+               avg((st.attempts > 1)::int)::float8 AS retry_rate,
+               avg((st.status <> 'succeeded')::int)::float8 AS failure_rate
         FROM workflow_execution_steps st
         WHERE st.agent_role IS NOT NULL AND st.completed_at >= %(start)s AND st.completed_at < %(end)s
-          AND st.status = ANY(%(statuses)s)
-    ) s
-    WHERE (%(role)s::text IS NULL OR s.role_key = %(role)s)
-    GROUP BY s.completed_at_day, s.role_key, s.model_key
-    ORDER BY 1, 2, 3
+          AND st.status = ANY(%(statuses)s) AND (%(role)s::text IS NULL OR st.agent_role = %(role)s)
+        GROUP BY (st.completed_at AT TIME ZONE 'UTC')::date, st.agent_role, coalesce(st.model, '')
+    ) g
+    CROSS JOIN LATERAL (
+        SELECT percentile_disc(ARRAY[0.95, 0.99]) WITHIN GROUP (ORDER BY x) AS latencies FROM unnest(g.latencies) x
+    ) p
+    ORDER BY g.day, g.agent_role COLLATE "C", g.model COLLATE "C"
 """
 
 
-# The grouping sorts one narrow tuple per step; PostgreSQL's default 4 MB spilled it to disk
-# ("external merge") already at 100,000 steps. Set for the statement's transaction only.
+# The grouping holds every step's latency until its group is done; PostgreSQL's default 4 MB would
+# spill it to disk. Set for the statement's transaction only.
 _WORK_MEM = "SET LOCAL work_mem = '256MB'"
 
 
