@@ -17,7 +17,7 @@ def seed(db: Database) -> Seed:
     """seed(day, role, latencies, model=..., statuses=..., costs=..., ...): one agent step per latency."""
     counter = iter(range(1_000_000))
 
-    def _seed(day: date, role: str, latencies: list[float], *, model: str = "gpt-4o-mini",
+    def _seed(day: date, role: str, latencies: list[float | None], *, model: str = "gpt-4o-mini",
               statuses: list[str] | None = None, costs: list[float | None] | None = None,
               quality: list[float | None] | None = None, confidence: list[float | None] | None = None,
               attempts: list[int] | None = None, tokens: tuple[int, int] = (100, 20)) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 import pytest
 
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.errors import ConfigError
-from cognitionos_dagster.metrics.daily import check_day, compute, materialize, stored
+from cognitionos_dagster.metrics.daily import _QUERY, TASK_STATUSES, check_day, compute, day_bounds, materialize, stored
 
 Seed = Callable[..., None]
 DAY = date(2026, 11, 10)
@@ -114,3 +115,49 @@ def test_a_verdict_recorded_before_its_step_row_counts_and_a_rerecorded_step_kee
     row = db.fetch_one("SELECT hallucinated FROM workflow_execution_steps WHERE execution_id = 'run-early'")
     assert row == {"hallucinated": True}
     assert compute(db, DAY)[0].hallucination_rate == pytest.approx(1.0)  # the seeded steps have no verdict
+
+
+def test_steps_without_a_latency_count_as_tasks_but_not_in_the_percentiles(db: Database, seed: Seed) -> None:
+    seed(DAY, "planner", [None, 400.0, None, 100.0, 200.0])
+    seed(DAY, "critic", [None, None])
+    rows = {r.agent_role: r for r in compute(db, DAY)}
+    assert rows["planner"].task_count == 5
+    assert (rows["planner"].p95_latency_ms, rows["planner"].p99_latency_ms) == (400, 400)
+    assert rows["planner"].avg_latency_ms == round(700 / 3)
+    assert rows["critic"].task_count == 2
+    assert (rows["critic"].p95_latency_ms, rows["critic"].p99_latency_ms, rows["critic"].avg_latency_ms) == (
+        None, None, None)
+
+
+def _plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    children = plan.get("Plans") or []
+    return [plan, *(node for child in children for node in _plan_nodes(child))]
+
+
+def test_the_steps_are_grouped_by_hashing_not_sorted(db: Database) -> None:
+    """Migration 0019's statistics tell the planner a month of steps forms few groups, so it hashes them;
+    without them it guessed a group per few steps and sorted every step (docs/benchmarks.md)."""
+    first, last = date(2026, 10, 1), date(2026, 10, 30)
+    db.execute("INSERT INTO workflow_executions (run_id, workflow_id, workflow_version, status) "
+               "VALUES ('run-plan', 'wf', '1.0.0', 'succeeded')")
+    db.execute(
+        """
+        INSERT INTO workflow_execution_steps (execution_id, step_id, step_type, status, completed_at,
+            agent_role, model, latency_ms)
+        SELECT 'run-plan', 's' || i, 'agent', 'succeeded', %s::timestamptz + i * interval '1 minute',
+               (ARRAY['planner', 'critic', 'executor'])[1 + i %% 3], 'gpt-4o-mini', 100 + i %% 700
+        FROM generate_series(0, 30 * 24 * 60 - 1) i
+        """,
+        (datetime.combine(first, time(), UTC),),
+    )
+    db.execute("ANALYZE workflow_execution_steps")
+    start, end = day_bounds(first, last)
+    with db.connection() as conn:
+        row = conn.execute("EXPLAIN (FORMAT JSON) " + _QUERY, {
+            "start": start, "end": end, "statuses": list(TASK_STATUSES), "role": None}).fetchone()
+    assert row is not None
+    nodes = _plan_nodes(row["QUERY PLAN"][0]["Plan"])
+    grouping = [n for n in nodes if n["Node Type"] == "Aggregate" and "Group Key" in n]
+    assert grouping, nodes
+    assert all(n["Strategy"] == "Hashed" or n.get("Partial Mode") == "Finalize" for n in grouping), grouping
+    assert not [n for n in nodes if n["Node Type"] == "Sort" and n.get("Plan Rows", 0) > 1_000], nodes
