@@ -5,9 +5,13 @@
 
 Steps are generated in SQL in completion order (as a live system appends them): 6 roles, 2
 models, latencies log-normal-ish, ~8 % failures, ~10 % retries, one execution row per 20
-steps. Targets: one day's partition (delete + recompute + insert, the asset's whole database
+steps, then vacuumed (as a live table's older rows are, and so that autovacuum does not start on
+the fresh rows mid-measurement). Targets: one day's partition (delete + recompute + insert, the asset's whole database
 work) <= 0.3 s; the 30-day backfill (the same, as one statement over the range) <= 1.5x one
 plain `GROUP BY day` aggregate over the same rows, measured interleaved in the same database.
+
+A second baseline, printed beside it, is the metrics statement itself over the 30 days (`compute`, one
+GROUP BY day, role and model, read only): the backfill against it is what writing the days costs.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from datetime import date, timedelta
 
 from bench._common import Verdicts, medians, table, temp_database
 from cognitionos_dagster.db.connection import Database
-from cognitionos_dagster.metrics.daily import day_bounds, materialize
+from cognitionos_dagster.metrics.daily import compute, day_bounds, materialize
 
 FIRST = date(2026, 10, 1)
 DAYS = 30
@@ -37,7 +41,7 @@ SELECT 'run-' || (i / 20), 's' || (i % 20), 'agent',
 FROM (SELECT i, random() AS r,
              %(start)s::timestamptz + (i::float8 / %(n)s) * interval '%(days)s days' AS t
       FROM generate_series(0, %(n)s - 1) i) src;
-ANALYZE workflow_execution_steps;
+VACUUM ANALYZE workflow_execution_steps;
 """
 
 GROUP_BY_DAY = """
@@ -68,12 +72,18 @@ def main() -> None:
             "one day's partition": lambda: materialize(db, middle),
             "30-day backfill (one pass)": lambda: materialize(db, FIRST, last),
             "baseline: one GROUP BY day": lambda: db.fetch_all(GROUP_BY_DAY, (start, end)),
+            "the metrics statement over 30 days, read only": lambda: compute(db, FIRST, last),
         }, runs=3 if args.quick else 5)
         rows = db.fetch_one("SELECT count(*) AS n FROM agent_metrics")
         table(f"agent_metrics over {n:,} steps, {DAYS} days ({rows['n'] if rows else 0} metric rows)",
               ("case", "median s"), [(k, v) for k, v in times.items()])
         day_s = times["one day's partition"]
         ratio = times["30-day backfill (one pass)"] / times["baseline: one GROUP BY day"]
+        read_only = times["the metrics statement over 30 days, read only"]
+        table("30-day backfill against", ("baseline", "ratio"), [
+            ("one plain GROUP BY day (the target's)", f"{ratio:.2f}x"),
+            ("the same metrics in one statement, read only", f"{times['30-day backfill (one pass)'] / read_only:.2f}x"),
+        ])
         verdicts.check("one day's partition <= 0.3 s", day_s <= 0.3, f"{day_s:.3f} s")
         verdicts.check("30-day backfill <= 1.5x one GROUP BY day", ratio <= 1.5, f"{ratio:.2f}x")
     verdicts.exit(quick=args.quick)
