@@ -57,7 +57,8 @@ class MetricsRow:
 # `percentile_disc(...) WITHIN GROUP` in the grouping itself, an ordered-set aggregate rules out
 # hashing: every step would be sorted by group first, which was most of a backfill's time
 # (docs/benchmarks.md). The hash plan relies on migration 0019's statistics on the grouping keys.
-_QUERY = """
+# Public for the test and the benchmark that look at its plan and its parts.
+DAY_QUERY = """
     SELECT g.day, g.agent_role, g.model, g.task_count, g.avg_confidence, g.avg_quality_score,
            g.hallucination_rate, g.avg_latency_ms,
            round(p.latencies[1])::int AS p95_latency_ms, round(p.latencies[2])::int AS p99_latency_ms,
@@ -107,10 +108,15 @@ def check_day(day: date, *, today: date | None = None) -> date:
     return day
 
 
-def _computed(conn: DictConnection, first: date, last: date | None, role: str | None) -> list[dict[str, Any]]:
+def day_parameters(first: date, last: date | None = None, role: str | None = None) -> dict[str, Any]:
+    """DAY_QUERY's parameters for the days first..last (inclusive), one role or all."""
     start, end = day_bounds(first, last or first)
+    return {"start": start, "end": end, "statuses": list(TASK_STATUSES), "role": role}
+
+
+def _computed(conn: DictConnection, first: date, last: date | None, role: str | None) -> list[dict[str, Any]]:
     conn.execute(_WORK_MEM)
-    return conn.execute(_QUERY, {"start": start, "end": end, "statuses": list(TASK_STATUSES), "role": role}).fetchall()
+    return conn.execute(DAY_QUERY, day_parameters(first, last, role)).fetchall()
 
 
 def compute(db: Database, first: date, last: date | None = None, *, role: str | None = None) -> list[MetricsRow]:

@@ -11,7 +11,7 @@ import pytest
 
 from cognitionos_dagster.db.connection import Database
 from cognitionos_dagster.errors import ConfigError
-from cognitionos_dagster.metrics.daily import _QUERY, TASK_STATUSES, check_day, compute, day_bounds, materialize, stored
+from cognitionos_dagster.metrics.daily import DAY_QUERY, check_day, compute, day_parameters, materialize, stored
 
 Seed = Callable[..., None]
 DAY = date(2026, 11, 10)
@@ -151,10 +151,8 @@ def test_the_steps_are_grouped_by_hashing_not_sorted(db: Database) -> None:
         (datetime.combine(first, time(), UTC),),
     )
     db.execute("ANALYZE workflow_execution_steps")
-    start, end = day_bounds(first, last)
     with db.connection() as conn:
-        row = conn.execute("EXPLAIN (FORMAT JSON) " + _QUERY, {
-            "start": start, "end": end, "statuses": list(TASK_STATUSES), "role": None}).fetchone()
+        row = conn.execute("EXPLAIN (FORMAT JSON) " + DAY_QUERY, day_parameters(first, last)).fetchone()
     assert row is not None
     nodes = _plan_nodes(row["QUERY PLAN"][0]["Plan"])
     grouping = [n for n in nodes if n["Node Type"] == "Aggregate" and "Group Key" in n]
