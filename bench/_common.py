@@ -61,7 +61,8 @@ def _stop_server() -> None:
 
 @contextmanager
 def temp_database(*, migrated: bool) -> Iterator[str]:
-    """A fresh database on the bench server (migrated to head when asked), dropped afterwards."""
+    """A fresh database on the bench server (migrated to head when asked), dropped afterwards with the
+    Dagster storage database a `cognos` process run against it created."""
     from cognitionos_dagster.db import migrate
     from cognitionos_dagster.db.connection import close_all_pools, connect
 
@@ -76,7 +77,9 @@ def temp_database(*, migrated: bool) -> Iterator[str]:
     finally:
         close_all_pools()
         with connect(server_url(), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            # `cognos` pointed at this database keeps Dagster's storage in `<name>_dagster` beside it.
+            for database in (name, f"{name}_dagster"):
+                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 @contextmanager
