@@ -4,8 +4,10 @@ A second embedded server stands in for the managed database: only `COGNITIONOS_D
 it, and nothing under the stack's COGNITIONOS_HOME is embedded. One gRPC code server, the webserver
 and the daemon load the location through a `grpc_server` entry (tests/support/stack.py); runs are
 launched through GraphQL.
-- A code-server roll-out: the server is stopped while runs wait in the queue and started again;
-  every run still succeeds.
+- A code-server roll-out: the server is stopped while runs wait in the queue, the daemon fails to
+  reach it, and it is started again; every run still succeeds. The daemon starts only once the
+  server is down: a run it launched before would run in the server's process group and die with it
+  (as a run worker dies with its code server's pod), which is not the fault under test.
 - A lost run worker: SIGKILLed mid-run, its run is marked failed, and a run tagged
   `dagster/max_retries` is retried by the daemon, and the retry succeeds.
 """
@@ -41,7 +43,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         assert not started and not (home / "pg").exists()  # nothing of ours is embedded
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
         env.update(COGNITIONOS_HOME=str(home), COGNITIONOS_DATABASE_URL=external)
-        stack = Stack(dagster_home, env, tmp_path / "logs")
+        stack = Stack(dagster_home, env, tmp_path / "logs", daemon=False)
         try:
             yield stack.start()
         finally:
@@ -69,8 +71,11 @@ def run_worker(stack: Stack, known: set[int], timeout: float = 60) -> psutil.Pro
 def test_queued_runs_survive_a_code_server_restart_and_a_killed_worker_is_retried(stack: Stack) -> None:
     # (a) A roll-out: stop the code server while runs wait in the queue, start it again on its port.
     queued = [launch(stack) for _ in range(3)]
+    assert {stack.run_status(run_id) for run_id in queued} == {"QUEUED"}
     stack.stop_code_server()
-    time.sleep(3)  # the daemon tries to dequeue against a missing code server
+    stack.start_daemon()
+    stack.wait_for("the daemon to fail a dequeue against the missing code server",
+                   lambda: "Caught an error dequeuing run" in stack.log("daemon"), 60)
     stack.start_code_server()
     for run_id in queued:
         stack.wait_for_run(run_id, 120)

@@ -95,9 +95,13 @@ class Stack:
         self._start("webserver", [str(BIN / "dagster-webserver"), "-w", str(self.workspace),
                                   "-h", "127.0.0.1", "-p", str(self.port)])
         if self.with_daemon:
-            self._start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(self.workspace)])
+            self.start_daemon()
         self.wait_until_loaded()
         return self
+
+    def start_daemon(self) -> None:
+        """Without the daemon, launched runs stay QUEUED: a test starts it when the queue is as it wants."""
+        self._start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(self.workspace)])
 
     def stop_code_server(self, sig: signal.Signals = signal.SIGTERM) -> None:
         proc = self.procs["code_server"]
@@ -107,6 +111,7 @@ class Stack:
         except subprocess.TimeoutExpired:
             _signal_group(proc, signal.SIGKILL)
             proc.wait(10)
+        del self.procs["code_server"]  # stopped on purpose: waits no longer expect it alive
 
     def close(self) -> None:
         self.client.close()
@@ -189,6 +194,10 @@ class Stack:
             self._wait(f"run {run_id} to reach {want}", done, timeout)
         except RuntimeError as exc:
             raise AssertionError(f"{exc}\n" + "\n".join(self.tail(n) for n in self.procs)) from None
+
+    def log(self, name: str) -> str:
+        path = self.logs / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def tail(self, name: str, lines: int = 25) -> str:
         path = self.logs / f"{name}.log"
