@@ -79,7 +79,7 @@ def test_a_call_cut_by_the_step_budget_is_recorded_as_timeout(openai_server, mak
     started = time.monotonic()
     with within(1.0), pytest.raises(ModelTimeout, match="within the step's timeout"):
         make_client(openai_server, db=db, timeout=30).complete_structured(chat_request(), call=RUN)
-    assert time.monotonic() - started < 1.8
+    assert time.monotonic() - started < 4  # cut at the 1 s budget, not after the reply's 6 s
     rows = CallRecordRepository(db).for_run("run-1")
-    assert [r["status"] for r in rows] == ["timeout"] and rows[0]["latency_ms"] < 1800
+    assert [r["status"] for r in rows] == ["timeout"] and rows[0]["latency_ms"] < 4000
     assert len(openai_server.chat_requests()) == 1  # neither retried nor handed to a fallback model
