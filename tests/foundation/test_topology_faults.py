@@ -6,8 +6,8 @@ and the daemon load the location through a `grpc_server` entry (tests/support/st
 launched through GraphQL.
 - A code-server roll-out: the server is stopped while runs wait in the queue, the daemon fails to
   reach it, and it is started again; every run still succeeds. The daemon starts only once the
-  server is down: a run it launched before would run in the server's process group and die with it
-  (as a run worker dies with its code server's pod), which is not the fault under test.
+  server is down: a run it launched before would run in the server's process group (the default
+  launcher's run worker is the server's child) and die with it, which is the next fault, not this one.
 - A lost run worker: SIGKILLed mid-run, its run is marked failed, and a run tagged
   `dagster/max_retries` is retried by the daemon, and the retry succeeds.
 """

@@ -200,9 +200,7 @@ class Stack:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def tail(self, name: str, lines: int = 25) -> str:
-        path = self.logs / f"{name}.log"
-        text = path.read_text(errors="replace").splitlines()[-lines:] if path.exists() else []
-        return f"--- {name}\n" + "\n".join(text)
+        return f"--- {name}\n" + "\n".join(self.log(name).splitlines()[-lines:])
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
